@@ -18,4 +18,6 @@ PYEOF
 "$PY" -m pip install --quiet -r "$REQ" 2> >(grep -v '^WARNING: Location' >&2)
 "$PY" -m pip install --quiet --no-deps -e . 2> >(grep -v '^WARNING: Location' >&2)
 "$PY" -m pip check
+# the notebooks' kernel must be this venv's python whatever PATH says (jupyter-book, nbclient)
+"$PY" -m ipykernel install --sys-prefix --name python3 --display-name python3 >/dev/null
 "$PY" -c "import torch, torchvision, torchvision.ops as o, kornia; o.nms(torch.rand(4,4), torch.rand(4), .5); print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'kornia', kornia.__version__)"

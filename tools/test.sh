@@ -2,7 +2,9 @@
 # The full test suite (what CI runs after tools/setup.sh): notebooks and modules in sync, notebook tests, pytest, book build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/venv/bin:$PATH" MPLBACKEND=Agg PYTHONHASHSEED=0
+# one BLAS/OpenMP thread per process: nbdev_test runs 2 notebooks at once on a 2-core machine, and oversubscribed
+# torch threads spin (measured: one notebook 13 s alone vs 138 s with 2 threads each on a loaded box)
+export PATH="$PWD/venv/bin:$PATH" MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1
 t0=$(date +%s)
 echo "== 1/5 nbdev_export leaves condense_nb/ unchanged"
 nbdev_export
