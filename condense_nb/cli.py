@@ -17,11 +17,11 @@ from .augment import DSA, dsa_strategy_for
 from .evaluate import evaluate_synset
 from .coreset import select_coreset
 from .storage import SynSet, save_synset, load_synset, make_meta
-from .engine import METHODS, PARAMS, PixelParam, condense
+from .engine import METHODS, PARAMS, Parameterization, PixelParam, condense
 from .viz import save_grid
 
 # %% auto #0
-__all__ = ['condense_method', 'run_condense', 'run_experiment', 'main']
+__all__ = ['condense_method', 'eval_view', 'run_condense', 'run_experiment', 'main']
 
 # %% ../nbs/09_cli.ipynb #e23746b2
 def condense_method(real:ClassSampler, # real training data on the device
@@ -39,26 +39,42 @@ def condense_method(real:ClassSampler, # real training data on the device
     m = METHODS[method]
     ipc = check_int('ipc', ipc, min_value=1)
     iterations = m.iterations if iterations is None else iterations
-    if m.param != 'pixels': raise NotImplementedError(f'condense_method supports pixel methods; {method!r} uses {m.param!r}')
-    param = PixelParam.init(real, ipc, init=m.init, generator=make_generator(derive_seed(seed, 'init')))
+    param = PARAMS[m.param].init(real, ipc, init=m.init, generator=make_generator(derive_seed(seed, 'init')), **m.param_kw)
     kw = dict(m.objective_kw, **(objective_kw or {}))
     if m.dsa: kw.setdefault('dsa_strategy', dsa_strategy_for(real.info.name))
     hist = condense(param, m.objective(**kw), real, iterations, lr_img=m.lr_img if lr_img is None else lr_img,
-                    momentum=m.momentum, optimizer=m.optimizer, seed=seed, ckpt=ckpt, progress=progress, **condense_kw)
+                    momentum=m.momentum, optimizer=m.optimizer, optimizer_kw=m.optimizer_kw or None, seed=seed,
+                    ckpt=ckpt, progress=progress, **condense_kw)
     return param, hist
 
-# %% ../nbs/09_cli.ipynb #69aa4da2
+# %% ../nbs/09_cli.ipynb #50273727
+def eval_view(param:Parameterization):
+    "What `evaluate_synset` trains on: fixed `(x, y)`, or a per-epoch renderer for stochastic parameterizations."
+    if getattr(param, 'stochastic', False):
+        def render(generator):
+            with torch.no_grad(): return tuple(t.detach() for t in param(generator))
+        return render
+    with torch.no_grad(): return tuple(t.detach() for t in param())
+
+# %% ../nbs/09_cli.ipynb #1e270cdb
 def _save_run(out, name, param, train, method, config, seed):
     meta = make_meta(dataset=train.info.name, mean=list(train.info.mean), std=list(train.info.std), method=method,
                      config=config, seed=seed, budget_per_class=param.budget_per_class(), param=param.meta())
-    save_synset(Path(out) / f'{name}.safetensors', SynSet(param.synset_tensors(), meta))
-    x, y = param()
-    save_grid(Path(out) / f'{name}.png', x.detach().cpu(), y.detach().cpu(), mean=train.info.mean, std=train.info.std)
+    tensors = param.synset_tensors(make_generator(derive_seed(seed, 'render')))
+    save_synset(Path(out) / f'{name}.safetensors', SynSet(tensors, meta))
+    save_grid(Path(out) / f'{name}.png', tensors['images'].cpu(), tensors['labels'].cpu(), mean=train.info.mean, std=train.info.std)
+
+def _method_config(m, ipc, iterations, lr_img, objective_kw=None) -> dict:
+    "Every setting of a method run, for the saved set's metadata and the run record."
+    return dict(method=m.name, param=m.param, ipc=ipc, iterations=m.iterations if iterations is None else iterations,
+                lr_img=m.lr_img if lr_img is None else lr_img, momentum=m.momentum, optimizer=m.optimizer,
+                optimizer_kw=m.optimizer_kw, init=m.init, objective_kw=dict(m.objective_kw, **(objective_kw or {})),
+                param_kw=m.param_kw, dsa=m.dsa)
 
 def _write_json(path, obj):
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
 
-# %% ../nbs/09_cli.ipynb #3c5cc82c
+# %% ../nbs/09_cli.ipynb #d0c0b61a
 def run_condense(dataset:str='digits', # a name in `DATASETS`
                  method:str='pixel_mmd', # a name in `METHODS`
                  ipc:int=1, # images per class
@@ -91,8 +107,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     eval_epochs = m.eval_epochs if eval_epochs is None else eval_epochs
     ev = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, seed=derive_seed(seed, 'eval'), device=device,
               dsa=DSA(dsa_strategy_for(dataset)) if eval_dsa else None)
-    x_syn, y_syn = (t.detach() for t in param())
-    res_syn = evaluate_synset((x_syn, y_syn), test, **ev)
+    res_syn = evaluate_synset(eval_view(param), test, **ev)
     idx = select_coreset(train, ipc, 'random', seed=derive_seed(seed, 'random'))
     res_rand = evaluate_synset((train.x[idx], train.y[idx]), test, **ev)
     iterations = len(hist.it) and hist.it[-1] + 1
@@ -104,7 +119,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                   total_seconds=round(time.perf_counter() - t0, 2), device=str(device), torch=torch.__version__,
                   condense_nb=condense_nb.__version__)
     if out is not None:
-        _save_run(out, 'synset', param, train, method, dict(ipc=ipc, iterations=iterations), seed)
+        _save_run(out, 'synset', param, train, method, dict(_method_config(m, ipc, iterations, lr_img), dataset=dataset), seed)
         _write_json(out / 'result.json', record)
     if verbose:
         print(f'{method} on {dataset}, ipc {ipc}, {iterations} iterations ({t_condense:.1f} s on {device})')
@@ -114,7 +129,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
         if out is not None: print(f'  saved to {out}/ (synset.safetensors, synset.png, result.json)')
     return record
 
-# %% ../nbs/09_cli.ipynb #7661119f
+# %% ../nbs/09_cli.ipynb #a9f0d15b
 def _git_commit() -> str:
     import os, subprocess
     if os.environ.get('CONDENSE_NB_COMMIT'): return os.environ['CONDENSE_NB_COMMIT']
@@ -124,7 +139,7 @@ def _git_commit() -> str:
 def _device_name(device) -> str:
     return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
 
-# %% ../nbs/09_cli.ipynb #44b311f2
+# %% ../nbs/09_cli.ipynb #a116d49b
 def run_experiment(dataset:str, method:str, ipc:int,
                    out:str|Path, # folder for record.json, the sets and checkpoints
                    seeds=(0, 1, 2, 3, 4), # one synthetic set per seed
@@ -147,23 +162,23 @@ def run_experiment(dataset:str, method:str, ipc:int,
     eval_dsa = m.dsa if eval_dsa is None else eval_dsa
     eval_epochs = m.eval_epochs if eval_epochs is None else eval_epochs
     dsa = DSA(dsa_strategy_for(dataset)) if eval_dsa else None
-    config = dict(dataset=dataset, method=method, ipc=ipc, iterations=iterations if iterations is not None else m.iterations,
-                  lr_img=lr_img if lr_img is not None else m.lr_img, objective_kw=dict(m.objective_kw, **(objective_kw or {})),
+    config = dict(_method_config(m, ipc, iterations, lr_img, objective_kw), dataset=dataset,
                   train_per_class=train_per_class, n_train=len(train), n_test=len(test), eval_net=eval_net,
                   eval_nets=eval_nets, eval_epochs=eval_epochs, eval_dsa=eval_dsa, smoke=smoke)
+    config = json.loads(json.dumps(config))  # as it reads back from record.json
     rec_path = out / 'record.json'
     rec = json.loads(rec_path.read_text()) if rec_path.exists() else dict(config=config, runs={})
     if rec['config'] != config: raise ValueError(f'{rec_path} holds a different configuration; use another --out')
     for seed in seeds:
         if str(seed) in rec['runs']: continue
         t0 = time.perf_counter()
-        ev1 = (lambda p: evaluate_synset(tuple(t.detach() for t in p()), test, net=eval_net, n_nets=1, epochs=eval_epochs,
+        ev1 = (lambda p: evaluate_synset(eval_view(p), test, net=eval_net, n_nets=1, epochs=eval_epochs,
                                          dsa=dsa, seed=derive_seed(seed, 'eval_during'), device=device)) if eval_every else None
         param, hist = condense_method(real, method, ipc, seed, iterations, lr_img, objective_kw,
                                       ckpt=out / f'ckpt_seed{seed}.pt', progress=progress,
                                       eval_fn=ev1, eval_every=eval_every)
         t_cond = time.perf_counter() - t0
-        res = evaluate_synset(tuple(t.detach() for t in param()), test, net=eval_net, n_nets=eval_nets, epochs=eval_epochs,
+        res = evaluate_synset(eval_view(param), test, net=eval_net, n_nets=eval_nets, epochs=eval_epochs,
                               dsa=dsa, seed=derive_seed(seed, 'eval'), device=device)
         _save_run(out, f'synset_seed{seed}', param, train, method, config, seed)
         rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std, final_loss=hist.loss[-1] if hist.loss else None,
@@ -179,7 +194,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
         if progress: print(f'seed {seed}: {res}')
     return rec
 
-# %% ../nbs/09_cli.ipynb #b8e30db8
+# %% ../nbs/09_cli.ipynb #15911532
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='condense_nb', description='Dataset condensation in PyTorch.')
     p.add_argument('--version', action='version', version=f'condense_nb {condense_nb.__version__}')
@@ -205,8 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--root', default='data')
     e.add_argument('--net', default='ConvNet')
     e.add_argument('--nets', type=int, default=5)
-    e.add_argument('--epochs', type=int, default=300)
-    e.add_argument('--dsa', action='store_true')
+    e.add_argument('--epochs', type=int, default=None, help="default: the set's method's protocol")
+    e.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=None, help="default: the set's method's protocol")
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--device', default=None)
     x = sub.add_parser('experiment', help='several seeds with a resumable run record (the GPU experiments)')
@@ -230,15 +245,29 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--png', default=None, help='write an image grid here')
     return p
 
-# %% ../nbs/09_cli.ipynb #0ed1e4a7
+# %% ../nbs/09_cli.ipynb #4949671b
 def _evaluate_cmd(a) -> None:
     s = load_synset(a.path)
-    ds = s.meta['dataset']
-    _, test = load_dataset(ds, root=a.root)
-    dsa = DSA(dsa_strategy_for(ds)) if a.dsa else None
-    res = evaluate_synset((s.images, s.labels), test, net=a.net, n_nets=a.nets, epochs=a.epochs, dsa=dsa, seed=a.seed,
+    ds, meta = s.meta['dataset'], s.meta
+    train, test = load_dataset(ds, root=a.root)
+    m = METHODS[meta['method']] if meta['method'] in METHODS else None
+    if meta.get('zca'):  # the set lives in the train-fitted ZCA space: whiten the test split with the stored transform
+        from condense_nb.data import ZCA, DatasetInfo, RealData
+        zca = ZCA.from_state_dict(s.group('zca'))
+        x01 = test.info.denormalize(test.x)
+        ident = DatasetInfo(test.info.name, test.info.channels, test.info.im_size, test.info.n_classes,
+                            (0.,) * test.info.channels, (1.,) * test.info.channels, test.info.class_names)
+        test = RealData(zca(x01), test.y, ident)
+    else:
+        norm = meta.get('normalize') or {}
+        if norm.get('mean') is not None and not torch.allclose(torch.tensor(norm['mean']), torch.tensor(test.info.mean, dtype=torch.float64).float()):
+            raise ValueError(f"{a.path} was normalised with mean {norm['mean']}, the {ds} loader uses {list(test.info.mean)}")
+    epochs = a.epochs if a.epochs is not None else (m.eval_epochs if m else 300)
+    use_dsa = a.dsa if a.dsa is not None else (m.dsa if m else False)
+    dsa = DSA(dsa_strategy_for(ds)) if use_dsa else None
+    res = evaluate_synset((s.images, s.labels), test, net=a.net, n_nets=a.nets, epochs=epochs, dsa=dsa, seed=a.seed,
                           device=default_device(a.device))
-    print(f'{a.path}: {res}')
+    print(f'{a.path}: {res}' + (' (DSA)' if use_dsa else ''))
 
 def _show_cmd(a) -> None:
     s = load_synset(a.path)
@@ -263,11 +292,11 @@ def main(argv:list[str]|None=None) -> int:
             print(f"{a.method} {a.dataset} ipc {a.ipc}: {rec['mean']:.2f} ± {rec['std']:.2f} over {rec['n_sets']} sets x nets ({rec['device']})")
         elif a.command == 'evaluate': _evaluate_cmd(a)
         else: _show_cmd(a)
-    except (ValueError, TypeError, FileNotFoundError, NotImplementedError) as e:
+    except (ValueError, TypeError, FileNotFoundError, NotImplementedError, FloatingPointError) as e:
         print(f'condense_nb {a.command}: error: {e}', file=sys.stderr)
         return 2
     return 0
 
-# %% ../nbs/09_cli.ipynb #5366c8b6
+# %% ../nbs/09_cli.ipynb #1db7803c
 #| eval: false
 if __name__ == '__main__': sys.exit(main())
