@@ -71,8 +71,8 @@ def check_choice(kind:str, value, choices:Iterable) -> Any:
         raise ValueError(f"unknown {kind} {value!r}; expected one of: {', '.join(map(str, choices))}")
     return value
 
-# %% ../nbs/00_core.ipynb #94ba52b4
-def _qualname(obj) -> str: return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+# %% ../nbs/00_core.ipynb #e8c58c2a
+def _qualname(obj) -> str: return getattr(obj, '__qualname__', type(obj).__qualname__)
 
 class Registry:
     "A name -> object mapping whose lookups fail with the list of valid names."
@@ -83,8 +83,10 @@ class Registry:
             key = name or obj.__name__
             old = self._items.get(key)
             if old is not None and old is not obj and _qualname(old) != _qualname(obj):
-                raise ValueError(f'{self.kind} {key!r} is already registered ({_qualname(old)}); pick another name')
-            self._items[key] = obj  # the same definition again (a re-run notebook cell) replaces the old one
+                raise ValueError(f'{self.kind} {key!r} is already registered (to {_qualname(old)}); pick another name')
+            # the same definition again replaces the old one: a re-run notebook cell, or a notebook (module `__main__`)
+            # defining the class its exported module already registered
+            self._items[key] = obj
             return obj
         return deco
     def __getitem__(self, name): return self._items[check_choice(self.kind, name, self._items)]
