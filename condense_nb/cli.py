@@ -21,7 +21,8 @@ from .engine import METHODS, PARAMS, Parameterization, PixelParam, condense
 from .viz import save_grid
 
 # %% auto #0
-__all__ = ['METHOD_MODULES', 'load_methods', 'condense_method', 'eval_view', 'run_condense', 'run_experiment', 'main']
+__all__ = ['METHOD_MODULES', 'load_methods', 'condense_method', 'eval_view', 'run_condense', 'update_record', 'run_experiment',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #b1c9ba1d
 METHOD_MODULES = ('gm', 'dm', 'haba', 'kfs', 'gen')  # the method chapters, in book order
@@ -149,7 +150,21 @@ def _git_commit() -> str:
 def _device_name(device) -> str:
     return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
 
-# %% ../nbs/09_cli.ipynb #d3f99faa
+# %% ../nbs/09_cli.ipynb #1686429d
+def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float, **extra) -> dict:
+    "Add one seed's evaluation `res` and condensation history to the run record `rec`, refresh its summary, save it."
+    rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std, final_loss=hist.loss[-1] if hist.loss else None,
+                                  loss_curve=hist.loss[:: max(1, len(hist.loss) // 100)],
+                                  condense_seconds=round(condense_seconds, 1), total_seconds=round(total_seconds, 1), **extra)
+    accs = torch.tensor([a for r in rec['runs'].values() for a in r['accs']])
+    rec.update(mean=float(accs.mean()), std=float(accs.std(unbiased=False)) if len(accs) > 1 else 0.,
+               n_sets=len(rec['runs']), n_nets_total=len(accs), device=_device_name(device), torch=torch.__version__,
+               condense_nb=condense_nb.__version__, commit=_git_commit(),
+               wall_seconds=round(sum(r['total_seconds'] for r in rec['runs'].values()), 1))
+    _write_json(path, rec)
+    return rec
+
+# %% ../nbs/09_cli.ipynb #17691a4c
 def run_experiment(dataset:str, method:str, ipc:int,
                    out:str|Path, # folder for record.json, the sets and checkpoints
                    seeds=(0, 1, 2, 3, 4), # one synthetic set per seed
@@ -192,20 +207,12 @@ def run_experiment(dataset:str, method:str, ipc:int,
         res = evaluate_synset(eval_view(param), test, net=eval_net, n_nets=eval_nets, epochs=eval_epochs,
                               dsa=dsa, seed=derive_seed(seed, 'eval'), device=device)
         _save_run(out, f'synset_seed{seed}', param, train, method, config, seed)
-        rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std, final_loss=hist.loss[-1] if hist.loss else None,
-                                      loss_curve=hist.loss[:: max(1, len(hist.loss) // 100)],
-                                      eval_it=hist.eval_it, eval_acc=hist.eval_acc,
-                                      condense_seconds=round(t_cond, 1), total_seconds=round(time.perf_counter() - t0, 1))
-        accs = [a for r in rec['runs'].values() for a in r['accs']]
-        rec.update(mean=float(torch.tensor(accs).mean()), std=float(torch.tensor(accs).std(unbiased=False)) if len(accs) > 1 else 0.,
-                   n_sets=len(rec['runs']), n_nets_total=len(accs), device=_device_name(device), torch=torch.__version__,
-                   condense_nb=condense_nb.__version__, commit=_git_commit(),
-                   wall_seconds=round(sum(r['total_seconds'] for r in rec['runs'].values()), 1))
-        _write_json(rec_path, rec)
+        update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0,
+                      eval_it=hist.eval_it, eval_acc=hist.eval_acc)
         if progress: print(f'seed {seed}: {res}')
     return rec
 
-# %% ../nbs/09_cli.ipynb #e588305e
+# %% ../nbs/09_cli.ipynb #c0a56a08
 def _parser() -> argparse.ArgumentParser:
     load_methods()
     p = argparse.ArgumentParser(prog='condense_nb', description='Dataset condensation in PyTorch.')
@@ -257,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--png', default=None, help='write an image grid here')
     return p
 
-# %% ../nbs/09_cli.ipynb #aa7f6ce7
+# %% ../nbs/09_cli.ipynb #e21630fc
 def _evaluate_cmd(a) -> None:
     s = load_synset(a.path)
     ds, meta = s.meta['dataset'], s.meta
@@ -309,6 +316,6 @@ def main(argv:list[str]|None=None) -> int:
         return 2
     return 0
 
-# %% ../nbs/09_cli.ipynb #5d02d10c
+# %% ../nbs/09_cli.ipynb #59741349
 #| eval: false
 if __name__ == '__main__': sys.exit(main())

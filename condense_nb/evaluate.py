@@ -18,7 +18,7 @@ from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 
 # %% auto #0
-__all__ = ['lr_at', 'train_net', 'test_net', 'EvalResult', 'evaluate_synset', 'evaluate_sets', 'eval_cross_arch']
+__all__ = ['lr_at', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'evaluate_synset', 'evaluate_sets', 'eval_cross_arch']
 
 # %% ../nbs/04_evaluate.ipynb #533849e0
 def lr_at(epoch:int, # 0-based epoch
@@ -45,7 +45,22 @@ def _fetch(syn, generator, device):
     if not torch.isfinite(x).all(): raise ValueError('the synthetic images contain nan or inf')
     return x, y
 
-# %% ../nbs/04_evaluate.ipynb #ea608b68
+# %% ../nbs/04_evaluate.ipynb #7fdd2e0e
+def train_epoch(net:nn.Module, opt:torch.optim.Optimizer, x:Tensor, y:Tensor, batch:int,
+                generator:torch.Generator, dsa:Callable|None=None) -> float:
+    "One shuffled pass over `(x, y)` in minibatches of `batch` (per-sample `dsa` if given); returns the mean loss."
+    perm, total = torch.randperm(len(x), generator=generator).to(x.device), torch.zeros((), device=x.device)
+    for i in range(0, len(x), batch):
+        idx = perm[i:i + batch]
+        xb = x[idx] if dsa is None else dsa(x[idx], generator=generator)
+        loss = F.cross_entropy(net(xb), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.detach() * len(idx)
+    return (total / len(x)).item()
+
+# %% ../nbs/04_evaluate.ipynb #54b74074
 def train_net(net:nn.Module, # the network to train (modified in place)
               syn, # `(x, y)` or a callable `syn(generator) -> (x, y)` called once per epoch
               epochs:int, # number of epochs E
@@ -69,23 +84,14 @@ def train_net(net:nn.Module, # the network to train (modified in place)
         cur = lr_at(ep, epochs, lr)
         for pg in opt.param_groups: pg['lr'] = cur
         x, y = data if data is not None else _fetch(syn, g, device)
-        perm, total = torch.randperm(len(x), generator=g).to(device), torch.zeros((), device=device)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i+batch]
-            xb = x[idx] if dsa is None else dsa(x[idx], generator=g)
-            loss = F.cross_entropy(net(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach() * len(idx)
-        mean_loss = (total / len(x)).item()
+        mean_loss = train_epoch(net, opt, x, y, batch, g, dsa)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f'training loss is {mean_loss} at epoch {ep} (lr {cur:g}); '
                                      'check the synthetic set and the learning rate')
         if callback is not None: callback(ep, cur, mean_loss)
     return net
 
-# %% ../nbs/04_evaluate.ipynb #3a851718
+# %% ../nbs/04_evaluate.ipynb #c9789d8a
 @torch.no_grad()
 def test_net(net:nn.Module, # a trained network
              x:torch.Tensor, # test images (N, C, H, W), normalised like the training data
@@ -104,7 +110,7 @@ def test_net(net:nn.Module, # a trained network
     finally: net.train(was_training)
     return correct.item() / len(x)
 
-# %% ../nbs/04_evaluate.ipynb #13f78cbf
+# %% ../nbs/04_evaluate.ipynb #10ac3d5b
 @dataclass
 class EvalResult:
     "Test accuracies (%) of networks trained on synthetic sets, with their mean ± std."
@@ -124,7 +130,7 @@ class EvalResult:
         runs = nets(self.n) if self.n_sets == 1 else f'{self.n_sets} sets × {nets(self.n // self.n_sets)}'
         return f'{self.mean:.1f} ± {self.std:.1f} ({self.net}, {runs}, {self.epochs} epochs)'
 
-# %% ../nbs/04_evaluate.ipynb #49b62c63
+# %% ../nbs/04_evaluate.ipynb #3c04df1d
 def _as_dsa(dsa, info):
     "`None`, a `DSA`, a strategy string or `True` (the dataset's default strategy) -> a `DSA` or `None`."
     if dsa is None or dsa is False: return None
@@ -145,7 +151,7 @@ def _check_syn(syn, test, generator):
     elif y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f'synthetic labels must lie in [0, {n_classes}); got {y.min().item()} … {y.max().item()}')
 
-# %% ../nbs/04_evaluate.ipynb #4fd8d4ac
+# %% ../nbs/04_evaluate.ipynb #80e0259f
 def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     test, # the real test data (`RealData`, normalised like `syn`)
                     net:str='ConvNet', # architecture name in `NETS`
@@ -174,7 +180,7 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
         accs.append(100 * test_net(m, x_test, y_test, batch))
     return EvalResult(accs, net, epochs)
 
-# %% ../nbs/04_evaluate.ipynb #0d78ccc8
+# %% ../nbs/04_evaluate.ipynb #50432963
 def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
                   test, # the real test data
                   seed:int=0, # base seed; set `s` uses `derive_seed(seed, 'set', s)`
@@ -185,7 +191,7 @@ def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
     res = [evaluate_synset(s, test, seed=derive_seed(seed, 'set', i), **kw) for i, s in enumerate(syns)]
     return EvalResult([a for r in res for a in r.accs], res[0].net, res[0].epochs, n_sets=len(res))
 
-# %% ../nbs/04_evaluate.ipynb #ac407deb
+# %% ../nbs/04_evaluate.ipynb #5f41fa90
 def eval_cross_arch(syn, # `(x, y)` or a callable
                     test, # the real test data
                     nets:Sequence[str]=('ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'ResNet18'), # architectures

@@ -16,6 +16,7 @@ from .data import ClassSampler
 from .nets import get_net
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, seed_from
+from .evaluate import train_epoch
 
 # %% auto #0
 __all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'match_loss_loop',
@@ -166,15 +167,7 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
                       ) -> nn.Module:
     "Train `net` for `epochs` epochs on `(x, y)` in shuffled minibatches, as between DC's matching steps."
     net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=generator).to(x.device)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
-            xb = x[idx] if dsa is None else dsa(x[idx], generator=generator)
-            loss = F.cross_entropy(net(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    for _ in range(epochs): train_epoch(net, opt, x, y, batch, generator, dsa)
     return net
 
 # %% ../nbs/10_gradient_matching.ipynb #3e97f4a7

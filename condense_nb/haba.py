@@ -25,7 +25,7 @@ from .engine import (Parameterization, Objective, PARAMS, OBJECTIVES, METHODS, M
                                 seed_from, condense)
 from .dm import DM
 from .gm import GradientMatching
-from .cli import eval_view, _git_commit, _device_name, _write_json
+from .cli import eval_view, update_record
 
 # %% auto #0
 __all__ = ['MTT_SETTINGS', 'HABA_SETTINGS', 'FlatNet', 'train_expert', 'expert_trajectories', 'zca_data', 'MTT', 'Hallucinator',
@@ -567,16 +567,7 @@ def run_tm_experiment(dataset:str, # e.g. 'cifar10'
         meta = make_meta(dataset, *norm, method=method, config=config, seed=seed, budget_per_class=param.budget_per_class(),
                          zca=use_zca, syn_lr=obj.learned_lr, param=param.meta())
         save_synset(out / f'synset_seed{seed}.safetensors', SynSet(tensors, meta))
-        rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std, syn_lr=obj.learned_lr,
-                                      budget_per_class=param.budget_per_class(),
-                                      final_loss=hist.loss[-1] if hist.loss else None,
-                                      loss_curve=hist.loss[:: max(1, len(hist.loss) // 100)],
-                                      condense_seconds=round(t_cond, 1), total_seconds=round(time.perf_counter() - t0, 1))
-        accs = [a for r in rec['runs'].values() for a in r['accs']]
-        rec.update(mean=float(torch.tensor(accs).mean()), std=float(torch.tensor(accs).std(unbiased=False)) if len(accs) > 1 else 0.,
-                   n_sets=len(rec['runs']), n_nets_total=len(accs), device=_device_name(device), torch=torch.__version__,
-                   condense_nb=condense_nb.__version__, commit=_git_commit(),
-                   wall_seconds=round(sum(r['total_seconds'] for r in rec['runs'].values()), 1))
-        _write_json(rec_path, rec)
+        update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0,
+                      syn_lr=obj.learned_lr, budget_per_class=param.budget_per_class())
         if progress: print(f'{method} {dataset} ipc {ipc} seed {seed}: {res} (lr {obj.learned_lr:.4g})')
     return rec
