@@ -27,3 +27,17 @@ def test_console_errors_are_clear(tmp_path):
     (tmp_path / 'x.pt').write_bytes(b'\x80\x04\x95')
     r = subprocess.run([EXE, 'show', str(tmp_path / 'x.pt')], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and 'unpickle' in r.stderr
+
+
+def test_console_experiment_smoke_resumes(tmp_path):
+    out = tmp_path / 'exp'
+    cmd = [sys.executable, '-m', 'condense_nb.cli', 'experiment', '--dataset', 'digits', '--method', 'pixel_mmd',
+           '--ipc', '1', '--out', str(out), '--smoke', '--no-progress']
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((out / 'record.json').read_text())
+    assert rec['n_sets'] == 2 and rec['config']['smoke'] and set(rec['runs']) == {'0', '1'}
+    assert (out / 'synset_seed0.safetensors').exists() and (out / 'synset_seed1.png').exists()
+    before = (out / 'record.json').read_bytes()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)   # every seed is in the record: nothing re-runs
+    assert r.returncode == 0 and (out / 'record.json').read_bytes() == before, r.stderr
