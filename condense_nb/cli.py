@@ -11,7 +11,7 @@ import torch
 
 import condense_nb
 from .core import *
-from .data import load_dataset, ClassSampler, DATASETS
+from .data import load_dataset, ClassSampler, DATASETS, ZCA, zca_whiten
 from .nets import NETS
 from .augment import DSA, dsa_strategy_for
 from .evaluate import evaluate_synset
@@ -271,12 +271,7 @@ def _evaluate_cmd(a) -> None:
     train, test = load_dataset(ds, root=a.root)
     m = METHODS[meta['method']] if meta['method'] in METHODS else None
     if meta.get('zca'):  # the set lives in the train-fitted ZCA space: whiten the test split with the stored transform
-        from condense_nb.data import ZCA, DatasetInfo, RealData
-        zca = ZCA.from_state_dict(s.group('zca'))
-        x01 = test.info.denormalize(test.x)
-        ident = DatasetInfo(test.info.name, test.info.channels, test.info.im_size, test.info.n_classes,
-                            (0.,) * test.info.channels, (1.,) * test.info.channels, test.info.class_names)
-        test = RealData(zca(x01), test.y, ident)
+        _, test, _ = zca_whiten(train, test, zca=ZCA.from_state_dict(s.group('zca')))
     else:
         norm = meta.get('normalize') or {}
         if norm.get('mean') is not None and not torch.allclose(torch.tensor(norm['mean']), torch.tensor(test.info.mean, dtype=torch.float64).float()):

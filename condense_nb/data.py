@@ -422,17 +422,19 @@ class ZCA:
         self._zca, self.shape = z, tuple(int(s) for s in d['shape'])
         return self
 
-# %% ../nbs/01_data.ipynb #d9547ccd
+# %% ../nbs/01_data.ipynb #b3a6241a
 def zca_whiten(train:RealData, # the real training split (normalised as loaded)
                test:RealData, # the test split of the same dataset
-               eps:float=0.1 # ZCA regulariser, 0.1 as in MTT/HaBa
+               eps:float=0.1, # ZCA regulariser, 0.1 as in MTT/HaBa
+               zca:ZCA|None=None # an already fitted transform (a cached one, or a saved set's); None: fit on `train`
               ) -> tuple[RealData, RealData, ZCA]:
     "MTT's preprocessing: fit `ZCA(eps)` on all train images in [0, 1], whiten train and test; `(train_z, test_z, zca)`."
     info = train.info
     if test.info != info:
         raise ValueError(f'train and test must describe the same dataset with the same normalisation; got '
                          f'{info.name!r} {info.mean}/{info.std} and {test.info.name!r} {test.info.mean}/{test.info.std}')
-    zca = ZCA(eps).fit(info.denormalize(train.x))
+    if zca is None: zca = ZCA(eps).fit(info.denormalize(train.x))
+    elif not zca.fitted: raise ValueError('zca must be fitted (or None, to fit it on train)')
     ident = DatasetInfo(info.name, info.channels, info.im_size, info.n_classes, (0.,) * info.channels,
                         (1.,) * info.channels, info.class_names)
     return (RealData(zca(info.denormalize(train.x)), train.y, ident),

@@ -15,7 +15,7 @@ from safetensors.torch import save_file, safe_open
 
 import condense_nb
 from .core import *
-from .data import DatasetInfo, RealData, ClassSampler, ZCA, load_dataset
+from .data import DatasetInfo, RealData, ClassSampler, ZCA, zca_whiten, load_dataset
 from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 from .evaluate import evaluate_synset
@@ -28,7 +28,7 @@ from .gm import GradientMatching
 from .cli import eval_view, update_record
 
 # %% auto #0
-__all__ = ['MTT_SETTINGS', 'HABA_SETTINGS', 'FlatNet', 'train_expert', 'expert_trajectories', 'zca_data', 'MTT', 'Hallucinator',
+__all__ = ['MTT_SETTINGS', 'HABA_SETTINGS', 'FlatNet', 'train_expert', 'expert_trajectories', 'MTT', 'Hallucinator',
            'supcon_loss', 'pair_cosine', 'HaBaParam', 'run_tm_experiment']
 
 # %% ../nbs/12_haba.ipynb #17c1f29b
@@ -151,20 +151,7 @@ def expert_trajectories(real:ClassSampler, # real training data
         out.append(t)
     return torch.stack(out)
 
-# %% ../nbs/12_haba.ipynb #239648f2
-def zca_data(train:RealData, # normalised train split
-             test:RealData, # normalised test split
-             eps:float=0.1, # ZCA regulariser (MTT/HaBa: 0.1)
-             zca:ZCA|None=None, # an already fitted transform (e.g. loaded from a cache); None: fit on `train`
-            ) -> tuple[RealData, RealData, ZCA]:
-    "Whiten both splits with a ZCA fitted on the train pixels in [0, 1]; returns `(train_zca, test_zca, zca)`."
-    i = train.info
-    if zca is None: zca = ZCA(eps).fit(i.denormalize(train.x))
-    elif not zca.fitted: raise ValueError('zca must be fitted (or None to fit it on train)')
-    info = DatasetInfo(i.name, i.channels, i.im_size, i.n_classes, (0.,) * i.channels, (1.,) * i.channels, i.class_names)
-    return (RealData(zca(i.denormalize(train.x)), train.y, info), RealData(zca(test.info.denormalize(test.x)), test.y, info), zca)
-
-# %% ../nbs/12_haba.ipynb #71ff4d78
+# %% ../nbs/12_haba.ipynb #a70bd6e7
 @OBJECTIVES.register('mtt')
 class MTT(Objective):
     "Trajectory matching (Cazenavette et al. 2022): N student steps from θ*_t should land on θ*_{t+M} (HaBa eq. 7)."
@@ -246,7 +233,7 @@ class MTT(Objective):
             theta = theta - self.syn_lr * g
         return ((theta - target) ** 2).sum() / ((start - target) ** 2).sum()
 
-# %% ../nbs/12_haba.ipynb #547bb3b1
+# %% ../nbs/12_haba.ipynb #7ded81fd
 MTT_SETTINGS = {  # (dataset, ipc) -> distill.py arguments, from justincui03/dc_benchmark (REFERENCE.md)
     ('cifar10', 1): dict(syn_steps=50, expert_epochs=2, max_start_epoch=2, lr_img=100, lr_lr=1e-7, lr_teacher=0.01, zca=True),
     ('cifar10', 10): dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.001, zca=True),
@@ -270,7 +257,7 @@ register_method(Method('mtt', MTT, lr_img=1000., momentum=0.5, iterations=5000, 
                        source='Cazenavette et al. 2022, distill.py defaults; per-case settings in MTT_SETTINGS; '
                               'needs experts=... (run_tm_experiment builds them)'));
 
-# %% ../nbs/12_haba.ipynb #8b9c4e39
+# %% ../nbs/12_haba.ipynb #88b8a2f1
 class Hallucinator(nn.Module):
     "HaBa's hallucinator (eq. 2): conv3x3-ReLU encoder, elementwise affine σ·f + μ, conv3x3 decoder to the image shape."
     def __init__(self, basis_shape:tuple, # (c', h', w') of the bases
@@ -301,7 +288,7 @@ class Hallucinator(nn.Module):
         if tuple(f.shape[-2:]) != self.image_size: f = F.interpolate(f, size=self.image_size, mode='bilinear', align_corners=False)
         return self.dec(f)
 
-# %% ../nbs/12_haba.ipynb #e1836c78
+# %% ../nbs/12_haba.ipynb #f375056f
 def supcon_loss(z:Tensor, # features (n, d), L2-normalised
                 labels:Tensor, # (n,): anchors with equal labels are positives of each other
                 temperature:float=0.07, # τ
@@ -324,7 +311,7 @@ def pair_cosine(f:Tensor) -> Tensor:
     gram = torch.einsum('vbd,wbd->bvw', u, u)
     return (gram.sum((1, 2)) - gram.diagonal(dim1=1, dim2=2).sum(1)).mean() / (V * (V - 1))
 
-# %% ../nbs/12_haba.ipynb #3d9747a1
+# %% ../nbs/12_haba.ipynb #22a10e34
 def _seeded(seed:int, fn):
     "Run `fn()` (a module constructor) with torch's CPU RNG seeded, leaving the global RNG untouched."
     with torch.random.fork_rng(devices=[]):
@@ -467,7 +454,7 @@ class HaBaParam(Parameterization):
                     hallucinator_init=self.hallucinator_init,
                     adversarial=self.adversarial, lam_cos=self.lam_cos, lam_con=self.lam_con, lam_task=self.lam_task)
 
-# %% ../nbs/12_haba.ipynb #22b65b9e
+# %% ../nbs/12_haba.ipynb #de8ca346
 register_method(Method('haba', MTT, param='haba', lr_img=100., momentum=0.95, iterations=15000, init='real',
                        objective_kw=dict(_objective_kw(HABA_SETTINGS[10]), lr_momentum=0.9, min_lr=1e-3),
                        param_kw=dict(n_hallucinators=5, feat_channels=3, n_sample=2, lam_cos=0.1, lam_con=0.1, lam_task=1.0),
@@ -481,7 +468,7 @@ register_method(Method('haba_dm', DM, param='haba', lr_img=1.0, momentum=0.5, it
                        source='HaBa Table 2 (HaBa on DM): DM defaults for the objective, HaBa §4.1 for the factorization; '
                               'hallucinators share lr_img with the bases (paper: η_H = η_B); not tuned'));
 
-# %% ../nbs/12_haba.ipynb #39f3d760
+# %% ../nbs/12_haba.ipynb #7bd642bf
 def _case_settings(method, dataset, ipc) -> dict:
     if method == 'haba': return dict(HABA_SETTINGS.get(ipc) or HABA_SETTINGS[min(HABA_SETTINGS, key=lambda k: abs(k - ipc))])
     return dict(MTT_SETTINGS.get((dataset, ipc), {}))
@@ -529,7 +516,7 @@ def run_tm_experiment(dataset:str, # e.g. 'cifar10'
             with safe_open(str(zpath), framework='pt') as f:
                 if json.loads(f.metadata()['config']) != zkey: raise ValueError(f'{zpath} was fitted on other data; remove it')
                 zca_t = ZCA.from_state_dict({k: f.get_tensor(k) for k in f.keys()})
-        train, test, zca_t = zca_data(train, test, zca=zca_t)
+        train, test, zca_t = zca_whiten(train, test, zca=zca_t)
         if not zpath.exists():
             zpath.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(zpath) as tmp: save_file(zca_t.state_dict(), str(tmp), metadata={'config': json.dumps(zkey)})

@@ -41,3 +41,22 @@ def test_console_experiment_smoke_resumes(tmp_path):
     before = (out / 'record.json').read_bytes()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)   # every seed is in the record: nothing re-runs
     assert r.returncode == 0 and (out / 'record.json').read_bytes() == before, r.stderr
+
+
+def test_console_evaluate_whitens_the_test_split_of_a_zca_set(tmp_path):
+    import torch
+    from condense_nb.data import load_dataset, zca_whiten
+    from condense_nb.coreset import select_coreset
+    from condense_nb.storage import SynSet, save_synset, make_meta
+    train, test = load_dataset('digits')
+    train_z, _, zca = zca_whiten(train, test)
+    idx = select_coreset(train_z, 10, 'random', seed=0)
+    tensors = {'images': train_z.x[idx], 'labels': train_z.y[idx], **{f'zca.{k}': v for k, v in zca.state_dict().items()}}
+    meta = make_meta(dataset='digits', mean=None, std=None, method='pixel_mmd', config={}, seed=0,
+                     budget_per_class=640, zca=True)
+    save_synset(tmp_path / 'z.safetensors', SynSet(tensors, meta))
+    r = subprocess.run([EXE, 'evaluate', str(tmp_path / 'z.safetensors'), '--nets', '1', '--epochs', '100'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    acc = float(r.stdout.split(':')[-1].split('±')[0])
+    assert acc > 70, r.stdout   # a whitened set tested on a non-whitened split would score far lower
