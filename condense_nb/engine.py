@@ -17,11 +17,35 @@ from .core import *
 from .data import RealData, ClassSampler
 
 # %% auto #0
-__all__ = ['PARAMS', 'OBJECTIVES', 'METHODS', 'Parameterization', 'PixelParam', 'Objective', 'class_means', 'PixelMMD',
-           'NonFiniteLossError', 'History', 'seed_from', 'make_optimizer', 'condense', 'Method', 'register_method']
+__all__ = ['EVENTS', 'PARAMS', 'OBJECTIVES', 'LR_SCHEDULES', 'METHODS', 'Hooks', 'Callback', 'CancelFit', 'Parameterization',
+           'PixelParam', 'Objective', 'class_means', 'PixelMMD', 'NonFiniteLossError', 'History', 'seed_from',
+           'make_optimizer', 'data_identity', 'Run', 'NonFiniteStop', 'Checkpointer', 'Evaluator', 'ProgressBar',
+           'FnCallback', 'LRSchedule', 'condense', 'Method', 'register_method']
 
-# %% ../nbs/07_engine.ipynb #e329953a
-class Parameterization(nn.Module):
+# %% ../nbs/07_engine.ipynb #dd51e620
+EVENTS = ('setup', 'before_fit', 'before_iter', 'after_loss', 'after_step', 'after_iter', 'after_fit')
+
+class Hooks:
+    "No-op handlers for every event of `condense`; parameterizations, objectives and callbacks override what they need."
+    order = 0  # callbacks run in increasing `order`, after the parameterization and the objective
+    def setup(self, run): "Once, before the optimiser is built: build networks from `run.real`."
+    def before_fit(self, run): "Once, after a checkpoint was loaded (`run.start` is the first iteration)."
+    def before_iter(self, run): "Every iteration, before `objective.iteration`."
+    def after_loss(self, run): "Every synthetic step, before `backward`; may add to `run.loss`."
+    def after_step(self, run): "Every synthetic step, after the optimiser step."
+    def after_iter(self, run): "Every iteration, after `objective.iteration` (`run.loss` is its float loss)."
+    def after_fit(self, run): "Once, after the last iteration."
+
+class Callback(Hooks):
+    "A hook object passed to `condense(callbacks=...)`; `state_dict` is checkpointed with the run."
+    def state_dict(self) -> dict: return {}
+    def load_state_dict(self, state:dict) -> None: pass
+
+class CancelFit(Exception):
+    "Raise from a handler to end the run cleanly after the current iteration's handlers (`after_fit` still runs)."
+
+# %% ../nbs/07_engine.ipynb #78c3d435
+class Parameterization(Hooks, nn.Module):
     "Base class: learnable tensors rendered into a labelled synthetic set by `forward(generator) -> (x, y)`."
     stochastic = False  # True when `forward` samples (e.g. HaBa's hallucinators): evaluation re-renders every epoch
     n_classes: int
@@ -36,30 +60,40 @@ class Parameterization(nn.Module):
         "Optimiser parameter groups; a group may carry its own `lr`."
         return [{'params': [p for p in self.parameters() if p.requires_grad]}]
 
-    def regularizer(self, generator:torch.Generator) -> Tensor|None:
-        "An extra loss on the parameterization itself, added to every synthetic step (e.g. HaBa's adversarial constraint)."
-        return None
-
-    def post_step(self) -> None:
-        "Called after every optimiser step (e.g. to clip a learnable learning rate)."
-
     def optimizers(self) -> dict:
         "Optimisers this parameterization owns (e.g. HaBa's adversary), checkpointed with the run."
         return {}
 
+    def eval_data(self):
+        "What evaluation trains on: fixed detached `(x, y)`, or for stochastic sets a `render(generator)` per epoch."
+        if not self.stochastic:
+            with torch.no_grad(): return tuple(t.detach() for t in self())
+        def render(generator):
+            with torch.no_grad(): return tuple(t.detach() for t in self.render_eval(generator))
+        return render
+
+    def render_eval(self, generator:torch.Generator) -> tuple[Tensor, Tensor]:
+        "One evaluation-time render of a stochastic set (default: `forward`)."
+        return self(generator)
+
     def synset_tensors(self, generator:torch.Generator|int=0) -> dict[str, Tensor]:
-        "Tensors to store: the rendered `images`/`labels` plus every parameter and buffer as `param.<name>`."
+        "Tensors to store: one evaluation render as `images`/`labels` plus every parameter and buffer as `param.<name>`."
         if not isinstance(generator, torch.Generator): generator = make_generator(generator)
-        with torch.no_grad(): x, y = self(generator)
+        with torch.no_grad(): x, y = self.render_eval(generator)
         out = {'images': x.detach(), 'labels': y.detach()}
         out.update({f'param.{k}': v.detach() for k, v in self.state_dict().items()})
         return out
 
     def meta(self) -> dict:
-        "JSON-serialisable description of this parameterization."
+        "JSON-serialisable description of this parameterization (`kind` is its `PARAMS` name)."
         return {'kind': type(self).__name__}
 
-# %% ../nbs/07_engine.ipynb #ad9e13bd
+    @classmethod
+    def from_synset(cls, tensors:dict, meta:dict) -> 'Parameterization':
+        "Rebuild the parameterization stored in a set file (needed by stochastic sets); default: not supported."
+        raise NotImplementedError(f'{cls.__name__} cannot be rebuilt from a set file; evaluate its stored images instead')
+
+# %% ../nbs/07_engine.ipynb #975fd90f
 PARAMS = Registry('parameterization')
 
 @PARAMS.register('pixels')
@@ -87,8 +121,13 @@ class PixelParam(Parameterization):
     def forward(self, generator=None): return self.x, self.y
     def meta(self): return {'kind': 'pixels', 'ipc': int(self.x.shape[0] // self.n_classes)}
 
-# %% ../nbs/07_engine.ipynb #3ed7b861
-class Objective(nn.Module):
+    @classmethod
+    def from_synset(cls, tensors, meta):
+        "The pixels of a saved set."
+        return cls(tensors['images'], tensors['labels'], meta.get('n_classes'))
+
+# %% ../nbs/07_engine.ipynb #4b11767b
+class Objective(Hooks, nn.Module):
     "Base class: scores a synthetic set against real data; `iteration` runs one outer iteration of the method."
     def loss(self, x_syn:Tensor, y_syn:Tensor, real:ClassSampler, generator:torch.Generator) -> Tensor:
         raise NotImplementedError
@@ -103,11 +142,16 @@ class Objective(nn.Module):
         "Extra learnable tensors that belong to the synthetic set (e.g. MTT's learnable learning rate)."
         return []
 
-    def post_step(self) -> None:
-        "Called after every optimiser step of the synthetic parameters."
-
     def optimizers(self) -> dict:
         "Optimisers this objective owns (a trained network's, a discriminator's), checkpointed with the run."
+        return {}
+
+    def eval_settings(self) -> dict:
+        "Evaluation settings the condensed set needs (e.g. `{'lr': learned_lr}`); stored with the set."
+        return {}
+
+    def synset_tensors(self) -> dict[str, Tensor]:
+        "Learned tensors of the objective that belong to the stored set (e.g. MTT's `syn_lr`)."
         return {}
 
     def config(self) -> dict:
@@ -122,7 +166,7 @@ class Objective(nn.Module):
 
 OBJECTIVES = Registry('objective')
 
-# %% ../nbs/07_engine.ipynb #1fe2451a
+# %% ../nbs/07_engine.ipynb #a1d93610
 def class_means(x:Tensor, y:Tensor, n_classes:int) -> Tensor:
     "Per-class mean of the rows of `x` (flattened), shape `(n_classes, D)`; every class must be present."
     x = x.flatten(1)
@@ -131,7 +175,7 @@ def class_means(x:Tensor, y:Tensor, n_classes:int) -> Tensor:
     sums = torch.zeros(n_classes, x.shape[1], dtype=x.dtype, device=x.device).index_add_(0, y, x)
     return sums / counts[:, None].to(x.dtype)
 
-# %% ../nbs/07_engine.ipynb #4adb34a2
+# %% ../nbs/07_engine.ipynb #1be82436
 @OBJECTIVES.register('pixel_mmd')
 class PixelMMD(Objective):
     "Linear-kernel MMD in pixel space: squared distance of real and synthetic class means, summed over classes (DM supp. §2.2)."
@@ -148,11 +192,11 @@ class PixelMMD(Objective):
         n = len(real.indices[c])
         return n if self.batch_real is None else min(self.batch_real, n)
 
-# %% ../nbs/07_engine.ipynb #61e4d0f0
+# %% ../nbs/07_engine.ipynb #b914dc17
 class NonFiniteLossError(FloatingPointError):
     "Raised when the condensation loss or the synthetic parameters become NaN or infinite."
 
-# %% ../nbs/07_engine.ipynb #2a6f0837
+# %% ../nbs/07_engine.ipynb #e5b37110
 @dataclass
 class History:
     "What a condensation run records: losses per iteration and evaluations."
@@ -164,12 +208,12 @@ class History:
     seconds: float = 0.
     def to_dict(self) -> dict: return asdict(self)
 
-# %% ../nbs/07_engine.ipynb #bda519a4
+# %% ../nbs/07_engine.ipynb #c7ad220c
 def seed_from(generator:torch.Generator) -> int:
     "Draw a fresh integer seed from `generator` (e.g. for a randomly initialised network)."
     return int(torch.randint(0, 2**62, (1,), generator=generator))
 
-# %% ../nbs/07_engine.ipynb #6205b4ee
+# %% ../nbs/07_engine.ipynb #d02763eb
 def make_optimizer(groups:list[dict], optimizer:str='sgd', lr:float=1.0, momentum:float|None=None,
                    **kw) -> torch.optim.Optimizer:
     "SGD (momentum default 0.5) or Adam over parameter groups; groups without `lr` get `lr`; `kw` go to the optimiser."
@@ -180,36 +224,171 @@ def make_optimizer(groups:list[dict], optimizer:str='sgd', lr:float=1.0, momentu
     if momentum is not None: raise ValueError(f'momentum={momentum} applies to SGD only; pass betas=... for Adam')
     return torch.optim.Adam(groups, lr=lr, **kw)
 
-# %% ../nbs/07_engine.ipynb #35ec4d7e
+# %% ../nbs/07_engine.ipynb #2ab9202f
+def data_identity(real:ClassSampler) -> dict:
+    "Name, class counts, image shape and a hash of the labels and 512 evenly spaced images of `real`."
+    import hashlib
+    idx = torch.linspace(0, len(real.y) - 1, min(512, len(real.y))).long().to(real.x.device)
+    h = hashlib.sha256(real.y.cpu().numpy().tobytes())
+    h.update(real.x[idx].detach().float().cpu().contiguous().numpy().tobytes())
+    return dict(dataset=real.info.name, counts=list(real.counts), shape=list(real.x.shape[1:]), sha256=h.hexdigest()[:16])
+
+# %% ../nbs/07_engine.ipynb #7fb5b8ef
+class Run:
+    "The state of one `condense` call: what every handler sees and what a checkpoint stores."
+    def __init__(self, param:Parameterization, objective:Objective, real:ClassSampler, iterations:int, seed:int,
+                 callbacks:list):
+        self.param, self.objective, self.real, self.iterations, self.seed = param, objective, real, iterations, seed
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        self.handlers = sorted([param, objective] + self.callbacks, key=lambda h: h.order)  # stable: param, objective first among equals
+        self.opt, self.start, self.it, self.done, self.generator, self.loss = None, 0, 0, 0, None, None
+        self.hist = History()
+        self.fingerprint, self.ckpt, self.ckpt_it, self.cache_dir, self._t0 = {}, None, None, None, None
+
+    def __call__(self, event:str) -> None:
+        "Emit `event` to every handler in order."
+        for h in self.handlers: getattr(h, event)(self)
+
+    def optimizers(self) -> dict:
+        "Every optimiser of the run by name: `synset`, `param.<k>`, `objective.<k>`."
+        return {'synset': self.opt, **{f'param.{k}': o for k, o in self.param.optimizers().items()},
+                **{f'objective.{k}': o for k, o in self.objective.optimizers().items()}}
+
+    def syn_step(self, loss:Tensor) -> float:
+        "One step of the synthetic parameters: `after_loss`, backward, step, `after_step`; returns the (final) loss."
+        self.loss = loss
+        self('after_loss')
+        self.opt.zero_grad(set_to_none=True)
+        self.loss.backward()
+        self.opt.step()
+        self.objective.zero_grad(set_to_none=True)
+        self('after_step')
+        return float(self.loss.detach())
+
+    def tick(self) -> None:
+        "Add the time since the last tick to `hist.seconds`."
+        now = time.perf_counter()
+        if self._t0 is not None: self.hist.seconds += now - self._t0
+        self._t0 = now
+
+    def state_dict(self, it:int) -> dict:
+        "Everything a resumed run needs, at iteration `it`."
+        return {'it': it, 'fingerprint': self.fingerprint, 'param': self.param.state_dict(),
+                'objective': self.objective.state_dict(), 'history': self.hist.to_dict(),
+                'optimizers': {k: o.state_dict() for k, o in self.optimizers().items()},
+                'callbacks': {type(c).__name__: c.state_dict() for c in self.callbacks}}
+
+    def load_state_dict(self, state:dict, path='checkpoint') -> None:
+        "Restore a checkpoint written by `state_dict` (checked against this run's fingerprint first)."
+        if not isinstance(state, dict): raise ValueError(f'{path} holds a {type(state).__name__}, not a condense_nb checkpoint')
+        missing = [k for k in ('it', 'fingerprint', 'param', 'objective', 'history', 'optimizers', 'callbacks') if k not in state]
+        if missing: raise ValueError(f'{path} is not a condense_nb checkpoint of this version: it lacks {missing}')
+        old = state['fingerprint']
+        diff = [f'{k}: {old.get(k)!r} -> {self.fingerprint[k]!r}' for k in self.fingerprint if old.get(k) != self.fingerprint[k]]
+        if diff: raise ValueError(f'{path} was written with a different configuration ({"; ".join(diff)}); resume with '
+                                  f'the same settings, or remove {path} to start over')
+        if state['it'] > self.iterations:
+            raise ValueError(f'{path} is at iteration {state["it"]}, beyond iterations={self.iterations}')
+        try:
+            self.param.load_state_dict(state['param']); self.objective.load_state_dict(state['objective'])
+            for k, o in self.optimizers().items(): o.load_state_dict(state['optimizers'][k])
+            for c in self.callbacks: c.load_state_dict(state['callbacks'].get(type(c).__name__, {}))
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise ValueError(f'{path} does not fit this run ({str(e).splitlines()[0]}); remove it to start over') from None
+        self.start = self.done = int(state['it'])
+        self.hist = History(**state['history'])
+
+# %% ../nbs/07_engine.ipynb #575fe4e7
+class NonFiniteStop(Callback):
+    "Stop with `NonFiniteLossError` when the loss or a learnable tensor becomes NaN/inf, naming the last good checkpoint."
+    order = 100
+    def before_fit(self, run):
+        self.names = {id(p): f'param.{n}' for n, p in run.param.named_parameters()}
+        self.names.update({id(p): f'objective.{n}' for n, p in run.objective.named_parameters()})
+    def _where(self, run) -> str:
+        if run.ckpt is None: return ' No checkpoint was kept (ckpt=None).'
+        if run.ckpt_it is None: return f' No checkpoint was written yet ({run.ckpt} does not exist).'
+        return (f' Last good checkpoint: {run.ckpt} (iteration {run.ckpt_it}); it resumes with the same settings only: '
+                f'to try a smaller lr_img, remove it (or use another output folder) and start over.')
+    def after_loss(self, run):
+        if not _is_finite(run.loss.detach()):
+            raise NonFiniteLossError(f'non-finite loss ({run.loss.item()}) at iteration {run.it}; stopped (a smaller '
+                                     'lr_img often helps).' + self._where(run))
+    def after_step(self, run):
+        bad = [self.names.get(id(p), '?') for g in run.opt.param_groups for p in g['params'] if not _is_finite(p.detach())]
+        if bad: raise NonFiniteLossError(f'learnable tensors {bad} became non-finite at iteration {run.it}; stopped '
+                                         '(a smaller lr_img often helps).' + self._where(run))
+
+class Checkpointer(Callback):
+    "Resume from `path` if it exists; write an atomic checkpoint every `every` iterations and at the end."
+    order = -100
+    def __init__(self, path, every:int=100): self.path, self.every = Path(path), check_int('ckpt_every', every, min_value=1)
+    def before_fit(self, run):
+        run.ckpt = self.path
+        if not self.path.exists(): return
+        if self.path.is_dir(): raise ValueError(f'checkpoint path {self.path} is a folder, expected a file')
+        if self.path.stat().st_size == 0: raise ValueError(f'checkpoint {self.path} is empty (0 bytes); remove it to start over')
+        try: state = torch.load(self.path, map_location=run.real.x.device, weights_only=True)
+        except Exception as e:
+            raise ValueError(f'cannot read checkpoint {self.path} ({type(e).__name__}: truncated, or not written by '
+                             f'condense_nb); remove it to start over') from None
+        run.load_state_dict(state, self.path)
+        run.ckpt_it = run.start
+    def save(self, run, it:int) -> None:
+        run.tick()
+        with atomic_path(self.path) as tmp: torch.save(run.state_dict(it), tmp)
+        run.ckpt_it = it
+    def after_iter(self, run):
+        if run.done % self.every == 0 or run.done == run.iterations: self.save(run, run.done)
+    def after_fit(self, run): self.save(run, run.done)   # again: the history may have gained the final evaluation
+
+class Evaluator(Callback):
+    "Record `eval_fn(param)` every `every` iterations (0: never during the run) and after the last one."
+    order = -200
+    def __init__(self, eval_fn:Callable, every:int=0): self.eval_fn, self.every = eval_fn, check_int('eval_every', every, min_value=0)
+    def record(self, run, it):
+        res = self.eval_fn(run.param)
+        run.hist.eval_it.append(it); run.hist.eval_acc.append(float(getattr(res, 'mean', res)))
+        run.hist.eval_std.append(float(getattr(res, 'std', 0.)))
+    def after_iter(self, run):
+        if self.every and run.done % self.every == 0 and run.done < run.iterations: self.record(run, run.done)
+    def after_fit(self, run):
+        if run.hist.eval_it[-1:] != [run.done]: self.record(run, run.done)
+
+class ProgressBar(Callback):
+    "A tqdm bar over the iterations, with the last loss."
+    order = 50
+    def before_fit(self, run):
+        self.bar = tqdm(total=run.iterations, initial=run.start, desc='condense')
+    def after_iter(self, run):
+        self.bar.update(1); self.bar.set_postfix(loss=f'{run.loss:.4g}', refresh=False)
+    def after_fit(self, run): self.bar.close()
+
+class FnCallback(Callback):
+    "Call `fn(it, loss, param)` after every iteration (a one-line callback)."
+    def __init__(self, fn:Callable): self.fn = fn
+    def after_iter(self, run): self.fn(run.it, run.loss, run.param)
+
+# %% ../nbs/07_engine.ipynb #07a6270b
+LR_SCHEDULES = {'constant': lambda it, n: 1., 'linear': lambda it, n: (n - it) / n}
+
+class LRSchedule(Callback):
+    "Scale every optimiser group's initial lr by `fn(it, iterations)` before each iteration (`'linear'`, `'constant'` or a callable)."
+    order = -300
+    def __init__(self, fn:str|Callable='linear', which:str='all'): # which: 'all' optimisers of the run, or 'synset' only
+        self.name = fn if isinstance(fn, str) else getattr(fn, '__name__', 'custom')
+        self.fn = LR_SCHEDULES[check_choice('lr_schedule', fn, list(LR_SCHEDULES))] if isinstance(fn, str) else fn
+        self.which = check_choice('which', which, ['all', 'synset'])
+    def before_iter(self, run):
+        f = float(self.fn(run.it, run.iterations))
+        opts = run.optimizers() if self.which == 'all' else {'synset': run.opt}
+        for o in opts.values():
+            for g in o.param_groups:
+                g.setdefault('initial_lr', g['lr'])
+                g['lr'] = g['initial_lr'] * f
+
+# %% ../nbs/07_engine.ipynb #7adcbd50
 def _is_finite(t:Tensor) -> bool: return bool(torch.isfinite(t).all())
-
-def _fingerprint(param, objective, optimizer, lr_img, momentum, optimizer_kw, seed) -> dict:
-    "What must not change between a run and its resumption."
-    return dict(seed=seed, param=param.meta(), param_class=type(param).__name__,
-                param_shapes={k: list(v.shape) for k, v in param.state_dict().items()},
-                objective=type(objective).__name__, objective_config=objective.config(), optimizer=optimizer,
-                lr_img=lr_img, momentum=momentum, optimizer_kw=json.loads(json.dumps(optimizer_kw or {})))
-
-def _save_ckpt(path, it, fp, param, objective, opt, hist):
-    with atomic_path(path) as tmp:
-        torch.save({'it': it, 'fingerprint': fp, 'param': param.state_dict(), 'objective': objective.state_dict(),
-                    'opt': opt.state_dict(), 'history': hist.to_dict(),
-                    'param_opts': {k: o.state_dict() for k, o in param.optimizers().items()},
-                    'objective_opts': {k: o.state_dict() for k, o in objective.optimizers().items()}}, tmp)
-
-def _load_ckpt(path, device, fp, iterations, param, objective, opt) -> tuple[int, History]:
-    try: state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e: raise ValueError(f'cannot read checkpoint {path}: {e}') from None
-    old = state.get('fingerprint', {})
-    diff = [f'{k}: {old.get(k)!r} -> {fp[k]!r}' for k in fp if old.get(k) != fp[k]]
-    if diff: raise ValueError(f'checkpoint {path} was written with a different configuration ({"; ".join(diff)}); '
-                              'use another checkpoint path or the same settings')
-    if state['it'] > iterations:
-        raise ValueError(f'checkpoint {path} is at iteration {state["it"]}, beyond iterations={iterations}')
-    param.load_state_dict(state['param']); objective.load_state_dict(state['objective']); opt.load_state_dict(state['opt'])
-    for owner, key in ((param, 'param_opts'), (objective, 'objective_opts')):
-        for k, o in owner.optimizers().items(): o.load_state_dict(state[key][k])
-    return state['it'], History(**state['history'])
 
 def _check_render(param, real, generator):
     "Fail early, naming both sides, when the parameterization does not fit the real data."
@@ -220,11 +399,15 @@ def _check_render(param, real, generator):
     if param.n_classes != real.n_classes:
         raise ValueError(f'the parameterization has {param.n_classes} classes, the real data has {real.n_classes}')
 
-def _record_eval(hist, it, res):
-    acc = getattr(res, 'mean', res)
-    hist.eval_it.append(it); hist.eval_acc.append(float(acc)); hist.eval_std.append(float(getattr(res, 'std', 0.)))
+def _fingerprint(run, optimizer, lr_img, momentum, optimizer_kw, schedule) -> dict:
+    "What must not change between a run and its resumption."
+    p, o = run.param, run.objective
+    return dict(seed=run.seed, data=data_identity(run.real), param=p.meta(), param_class=type(p).__name__,
+                param_shapes={k: list(v.shape) for k, v in p.state_dict().items()},
+                objective=type(o).__name__, objective_config=o.config(), optimizer=optimizer, lr_img=lr_img,
+                momentum=momentum, optimizer_kw=json.loads(json.dumps(optimizer_kw or {})), lr_schedule=schedule)
 
-# %% ../nbs/07_engine.ipynb #56bd6131
+# %% ../nbs/07_engine.ipynb #258b624a
 def condense(param:Parameterization, # renders the synthetic set
              objective:Objective, # scores it against real data
              real:ClassSampler|RealData, # real training data
@@ -234,69 +417,51 @@ def condense(param:Parameterization, # renders the synthetic set
              optimizer:str='sgd', # 'sgd' or 'adam'
              optimizer_kw:dict|None=None, # further optimiser arguments (e.g. Adam's betas)
              seed:int=0, # base seed of every random draw of the run
-             ckpt:str|Path|None=None, # checkpoint file; resumed from if it exists
+             ckpt:str|Path|None=None, # checkpoint file; resumed from if it exists (a `Checkpointer`)
              ckpt_every:int=100, # iterations between checkpoints
-             eval_fn:Callable|None=None, # `eval_fn(param)` -> accuracy (or an object with `.mean`/`.std`)
+             eval_fn:Callable|None=None, # `eval_fn(param)` -> accuracy or an object with `.mean`/`.std` (an `Evaluator`)
              eval_every:int=0, # iterations between evaluations (0: only at the end, if `eval_fn`)
-             callback:Callable|None=None, # `callback(it, loss, param)` after every iteration
+             lr_schedule:str|Callable|None=None, # e.g. 'linear' (an `LRSchedule` over every optimiser of the run)
+             callbacks:list|None=None, # further `Callback`s
+             callback:Callable|None=None, # shorthand: `callback(it, loss, param)` after every iteration
              progress:bool=True, # show a progress bar
+             cache_dir:str|Path|None=None, # where objectives may cache reusable artefacts (`run.cache_dir`), e.g. MTT's experts
             ) -> History:
     "Optimise `param` to minimise `objective` for `iterations` iterations, with checkpoint/resume and evaluation."
     iterations = check_int('iterations', iterations, min_value=0)
     seed = check_int('seed', seed, min_value=0)
-    ckpt_every = check_int('ckpt_every', ckpt_every, min_value=1)
     real = real if isinstance(real, ClassSampler) else ClassSampler(real)
-    device = real.x.device
-    param.to(device); objective.to(device)
+    cbs = [NonFiniteStop()] + list(callbacks or [])
+    if ckpt is not None: cbs.append(Checkpointer(ckpt, ckpt_every))
+    if eval_fn is not None: cbs.append(Evaluator(eval_fn, eval_every))
+    if lr_schedule is not None: cbs.append(LRSchedule(lr_schedule))
+    if callback is not None: cbs.append(FnCallback(callback))
+    if progress: cbs.append(ProgressBar())
+    run = Run(param, objective, real, iterations, seed, cbs)
+    run.cache_dir = None if cache_dir is None else Path(cache_dir)
+    param.to(real.x.device); objective.to(real.x.device)
+    run('setup')
+    param.to(real.x.device); objective.to(real.x.device)
     _check_render(param, real, make_generator(derive_seed(seed, 'check')))
-    opt = make_optimizer(param.param_groups() + objective.param_groups(), optimizer, lr_img, momentum, **(optimizer_kw or {}))
-    names = {id(p): f'param.{n}' for n, p in param.named_parameters()}
-    names.update({id(p): f'objective.{n}' for n, p in objective.named_parameters()})
-    fp = _fingerprint(param, objective, optimizer, lr_img, momentum, optimizer_kw, seed)
-    hist, start = History(), 0
-    if ckpt is not None and Path(ckpt).exists():
-        start, hist = _load_ckpt(ckpt, device, fp, iterations, param, objective, opt)
-    last_ckpt = start
-    where = lambda: f' Last good checkpoint: {ckpt} (iteration {last_ckpt}).' if ckpt else ' No checkpoint was kept (ckpt=None).'
+    run.opt = make_optimizer(param.param_groups() + objective.param_groups(), optimizer, lr_img, momentum, **(optimizer_kw or {}))
+    schedule = None if lr_schedule is None else (lr_schedule if isinstance(lr_schedule, str) else getattr(lr_schedule, '__name__', 'custom'))
+    run.fingerprint = _fingerprint(run, optimizer, lr_img, momentum, optimizer_kw, schedule)
+    run('before_fit')
+    run.tick()
+    try:
+        for it in range(run.start, iterations):
+            run.it, run.generator = it, make_generator(derive_seed(seed, 'it', it))
+            run('before_iter')
+            run.loss = float(objective.iteration(param, real, run.syn_step, run.generator))
+            run.hist.it.append(it); run.hist.loss.append(run.loss)
+            run.done = it + 1
+            run('after_iter')
+    except CancelFit: pass
+    run('after_fit')
+    run.tick()
+    return run.hist
 
-    def syn_step(loss:Tensor) -> float:
-        reg = param.regularizer(gen)
-        if reg is not None: loss = loss + reg
-        if not _is_finite(loss.detach()):
-            raise NonFiniteLossError(f'non-finite loss ({loss.item()}) at iteration {it}; stopped (a smaller lr_img '
-                                     'often helps).' + where())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        objective.zero_grad(set_to_none=True)
-        param.post_step(); objective.post_step()
-        bad = [names.get(id(p), '?') for g in opt.param_groups for p in g['params'] if not _is_finite(p.detach())]
-        if bad:
-            raise NonFiniteLossError(f'learnable tensors {bad} became non-finite at iteration {it}; stopped (a smaller '
-                                     'lr_img often helps).' + where())
-        return float(loss.detach())
-
-    t0 = time.perf_counter()
-    bar = tqdm(range(start, iterations), total=iterations, initial=start, disable=not progress, desc='condense')
-    for it in bar:
-        gen = make_generator(derive_seed(seed, 'it', it))
-        loss = objective.iteration(param, real, syn_step, gen)
-        hist.it.append(it); hist.loss.append(float(loss))
-        bar.set_postfix(loss=f'{loss:.4g}', refresh=False)
-        if callback is not None: callback(it, loss, param)
-        done = it + 1
-        if eval_fn is not None and eval_every and done % eval_every == 0 and done < iterations:
-            _record_eval(hist, done, eval_fn(param))
-        if ckpt is not None and (done % ckpt_every == 0 or done == iterations):
-            hist.seconds += time.perf_counter() - t0; t0 = time.perf_counter()
-            _save_ckpt(ckpt, done, fp, param, objective, opt, hist); last_ckpt = done
-    hist.seconds += time.perf_counter() - t0
-    if eval_fn is not None and (not hist.eval_it or hist.eval_it[-1] != iterations):
-        _record_eval(hist, iterations, eval_fn(param))
-        if ckpt is not None: _save_ckpt(ckpt, iterations, fp, param, objective, opt, hist)
-    return hist
-
-# %% ../nbs/07_engine.ipynb #26a1cc2b
+# %% ../nbs/07_engine.ipynb #2516b9b9
 @dataclass
 class Method:
     "A named condensation method: an objective factory plus its paper defaults."
@@ -313,7 +478,25 @@ class Method:
     optimizer_kw: dict = field(default_factory=dict) # e.g. Adam's betas
     dsa: bool = False # the objective takes `dsa_strategy=` (siamese DSA) and evaluation trains with DSA
     eval_epochs: int = 300 # evaluation epochs of the paper's protocol (1000 with DSA)
+    lr_schedule: str|None = None # e.g. 'linear' (an `LRSchedule` over every optimiser of the run)
+    zca: bool = False # condense and evaluate on ZCA-whitened data (MTT, HaBa on CIFAR)
+    cases: Callable[[str, int], dict]|None = None # `cases(dataset, ipc)` -> overrides of the fields above for that case
+    smoke: dict = field(default_factory=dict) # overrides for a smoke run (tiny settings on a CPU), same keys as `cases`
     source: str = '' # where the defaults come from
+
+    def settings(self, dataset:str|None=None, ipc:int|None=None, smoke:bool=False, **overrides) -> dict:
+        "The method's settings for one case: defaults, then `cases(dataset, ipc)`, then smoke, then `overrides`."
+        keys = ('param', 'lr_img', 'momentum', 'optimizer', 'iterations', 'init', 'objective_kw', 'param_kw',
+                'optimizer_kw', 'dsa', 'eval_epochs', 'lr_schedule', 'zca')
+        out = {k: getattr(self, k) for k in keys}
+        layers = [self.cases(dataset, ipc) if self.cases is not None and dataset is not None else {},
+                  self.smoke if smoke else {}, {k: v for k, v in overrides.items() if v is not None}]
+        for layer in layers:
+            bad = set(layer) - set(keys)
+            if bad: raise ValueError(f'unknown settings of method {self.name!r}: {sorted(bad)}; expected some of {list(keys)}')
+            for k, v in layer.items():
+                out[k] = dict(out[k], **v) if k.endswith('_kw') else v
+        return out
 
 METHODS = Registry('method')
 
@@ -323,5 +506,5 @@ def register_method(m:Method) -> Method:
     return m
 
 register_method(Method('pixel_mmd', PixelMMD, lr_img=0.1, momentum=0.5, iterations=200, init='real',
-                       objective_kw={'batch_real': 256},
+                       objective_kw={'batch_real': 256}, smoke=dict(objective_kw={'batch_real': 16}),
                        source='DM supplementary §2.2 (linear-kernel MMD in pixel space); lr_img 0.1 chosen here (see text)'))
