@@ -45,10 +45,20 @@ def make_generator(seed:int, device=None) -> torch.Generator:
     g.manual_seed(int(seed))
     return g
 
-# %% ../nbs/00_core.ipynb #61498ea4
+# %% ../nbs/00_core.ipynb #d933262c
 def default_device(device=None) -> torch.device:
-    "`device` if given, else CUDA, then MPS, then CPU."
-    if device is not None: return torch.device(device)
+    "`device` if given (checked: it must exist here), else CUDA, then MPS, then CPU."
+    if device is not None:
+        try: d = torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+        if d.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for, but this machine has no CUDA GPU (use 'cpu')")
+        if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f'device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s)')
+        if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+            raise ValueError(f"device {device!r} was asked for, but MPS is not available here (use 'cpu')")
+        return d
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')

@@ -25,7 +25,7 @@ from .engine import (Parameterization, Objective, PARAMS, OBJECTIVES, METHODS, M
                                 seed_from, condense)
 from .dm import DM
 from .gm import GradientMatching
-from .cli import eval_view, update_record
+
 
 # %% auto #0
 __all__ = ['MTT_SETTINGS', 'HABA_SETTINGS', 'FlatNet', 'train_expert', 'expert_trajectories', 'MTT', 'Hallucinator',
@@ -488,6 +488,7 @@ def run_tm_experiment(dataset:str, # e.g. 'cifar10'
                       smoke:bool=False, # tiny CPU settings along the same code path
                       device=None, progress:bool=True) -> dict:
     "Trajectory matching with pixels or HaBa: experts (cached), condensation per seed, evaluation with the learned lr."
+    from condense_nb.runner import update_record  # interim: this runner is being folded into condense_nb.runner
     check_choice('method', method, ['mtt', 'haba'])
     m, ipc = METHODS[method], check_int('ipc', ipc, 1)
     case = _case_settings(method, dataset, ipc)
@@ -545,7 +546,7 @@ def run_tm_experiment(dataset:str, # e.g. 'cifar10'
         hist = condense(param, obj, real, iterations, lr_img=lr_img, momentum=m.momentum, seed=seed,
                         ckpt=out / f'ckpt_seed{seed}.pt', progress=progress)
         t_cond = time.perf_counter() - t0
-        res = evaluate_synset(eval_view(param), test, n_nets=eval_nets, epochs=eval_epochs, lr=obj.learned_lr,
+        res = evaluate_synset(param.eval_data(), test, n_nets=eval_nets, epochs=eval_epochs, lr=obj.learned_lr,
                               dsa=DSA(strategy), seed=derive_seed(seed, 'eval'), device=device, net_kw=net_kw or None)
         tensors = param.synset_tensors(make_generator(derive_seed(seed, 'render')))
         tensors['syn_lr'] = obj.syn_lr.detach().cpu().reshape(1)

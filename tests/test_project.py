@@ -24,7 +24,7 @@ def _exported_modules():
 
 def test_every_notebook_module_is_generated_and_imports():
     mods = _exported_modules()
-    assert {'core', 'data', 'nets', 'augment', 'evaluate', 'coreset', 'storage', 'engine', 'viz', 'cli'} <= set(mods)
+    assert {'core', 'data', 'nets', 'augment', 'evaluate', 'coreset', 'storage', 'engine', 'viz', 'runner', 'cli'} <= set(mods)
     for name in mods:
         assert (ROOT / 'condense_nb' / f'{name}.py').exists(), f'{name}.py missing: run nbdev_export'
         importlib.import_module(f'condense_nb.{name}')
