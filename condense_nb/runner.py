@@ -12,8 +12,8 @@ from safetensors.torch import save_file, safe_open
 
 import condense_nb
 from .core import *
-from .data import load_dataset, RealData, ClassSampler, ZCA, zca_whiten
-from .nets import NETS
+from .data import load_dataset, load_custom, RealData, ClassSampler, ZCA, zca_whiten
+from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 from .evaluate import evaluate_synset, EvalResult
 from .coreset import select_coreset
@@ -22,9 +22,9 @@ from .engine import METHODS, PARAMS, Parameterization, Objective, condense
 from .viz import save_grid
 
 # %% auto #0
-__all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'build_method', 'condense_method', 'eval_protocol',
-           'condensed_synset', 'save_condensed', 'CondensedSet', 'load_condensed', 'evaluate_condensed', 'check_out',
-           'run_condense', 'update_record', 'run_experiment']
+__all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test', 'check_eval_net',
+           'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
+           'load_condensed', 'evaluate_condensed', 'check_out', 'run_condense', 'update_record', 'run_experiment']
 
 # %% ../nbs/09_runner.ipynb #e9c88bb3
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -82,7 +82,35 @@ def prepare_data(dataset:str, # a name in `DATASETS`
     train, test, z = zca_whiten(train, test, zca=z)
     return train, test, z
 
-# %% ../nbs/09_runner.ipynb #76fb9a97
+# %% ../nbs/09_runner.ipynb #e9822fd3
+def own_data(path:str|Path, # a folder of class folders, or an .npz with x, y (optionally x_test, y_test)
+             test_path:str|Path|None=None, # test data of the same kind (default: the NPZ's, else a hold-out)
+             test_fraction:float=0.2, # share of every class held out when there is no test data
+             seed:int=0, # seeds the hold-out
+            ) -> tuple[RealData, RealData, dict]:
+    "`(train, test, source)` of your own images; `source` lets a saved set rebuild the same test split."
+    train, test = load_custom(path, test_path, test_fraction, seed)
+    source = dict(path=str(Path(path).resolve()), test_path=None if test_path is None else str(Path(test_path).resolve()),
+                  test_fraction=float(test_fraction), seed=int(seed))
+    return train, test, source
+
+def source_test(source:dict) -> RealData:
+    "The test split a saved set's `data_source` describes."
+    return load_custom(source['path'], source['test_path'], source['test_fraction'], source['seed'])[1]
+
+# %% ../nbs/09_runner.ipynb #a0f64cce
+def check_eval_net(net:str, info, net_kw:dict|None=None) -> None:
+    "Fail now, naming the network and the image shape, if `net` cannot classify images of `info`'s shape."
+    m = get_net(net, info.channels, info.n_classes, info.im_size, seed=0, device='cpu', **(net_kw or {}))
+    try:
+        with torch.no_grad(): out = m.eval()(torch.zeros(2, info.channels, *info.im_size))
+    except Exception as e:
+        raise ValueError(f'evaluation net {net!r} cannot take {info.name} images of shape '
+                         f'{(info.channels, *info.im_size)}: {str(e).splitlines()[0]}') from None
+    if tuple(out.shape) != (2, info.n_classes):
+        raise ValueError(f'evaluation net {net!r} gives outputs of shape {tuple(out.shape)} for {info.name}, expected (2, {info.n_classes})')
+
+# %% ../nbs/09_runner.ipynb #989eef5d
 def build_method(real:ClassSampler, # real training data (on the run's device)
                  method:str, # a name in `METHODS`
                  ipc:int, # images per class (or the parameterization's budget unit)
@@ -113,7 +141,7 @@ def condense_method(real:ClassSampler, method:str, ipc:int, seed:int=0,
                     lr_schedule=s['lr_schedule'], cache_dir=cache_dir, **condense_kw)
     return param, objective, hist, s
 
-# %% ../nbs/09_runner.ipynb #f4e62bb0
+# %% ../nbs/09_runner.ipynb #a6b2af28
 def eval_protocol(settings:dict, # resolved method settings
                   dataset:str, # for the DSA strategy
                   objective:Objective|None=None, # adds its `eval_settings()` (e.g. MTT's learned lr)
@@ -133,7 +161,7 @@ def eval_protocol(settings:dict, # resolved method settings
     p['train_kw'].update(extra)
     return json.loads(json.dumps(p))
 
-# %% ../nbs/09_runner.ipynb #42f9376d
+# %% ../nbs/09_runner.ipynb #e80730ee
 def condensed_synset(param:Parameterization, # the condensed set
                      info, # `DatasetInfo` of the real data as loaded (before any ZCA: names and statistics)
                      method:str, # method name
@@ -142,6 +170,7 @@ def condensed_synset(param:Parameterization, # the condensed set
                      protocol:dict, # `eval_protocol(...)`
                      objective:Objective|None=None, # adds its learned tensors (e.g. MTT's `syn_lr`)
                      zca:ZCA|None=None, # the transform the set lives in, if any
+                     data_source:dict|None=None, # `own_data`'s description of your own data, if any
                     ) -> SynSet:
     "The `SynSet` of a condensed set: rendered images, parameters, learned objective tensors, ZCA, protocol."
     tensors = param.synset_tensors(make_generator(derive_seed(seed, 'render')))
@@ -151,7 +180,7 @@ def condensed_synset(param:Parameterization, # the condensed set
     meta = make_meta(info.name, *norm, method=method, config=config, seed=seed, budget_per_class=param.budget_per_class(),
                      zca=zca is not None, param=param.meta(), stochastic=bool(param.stochastic), eval=protocol,
                      n_classes=param.n_classes, class_names=list(info.class_names) if info.class_names else None,
-                     data_normalize=dict(mean=list(info.mean), std=list(info.std)))
+                     data_normalize=dict(mean=list(info.mean), std=list(info.std)), data_source=data_source)
     return SynSet({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta)
 
 def save_condensed(path:str|Path, # destination `*.safetensors`
@@ -168,7 +197,7 @@ def save_condensed(path:str|Path, # destination `*.safetensors`
         save_grid(path.with_suffix('.png'), x, synset.labels, mean=mean, std=std)
     return path
 
-# %% ../nbs/09_runner.ipynb #b104726c
+# %% ../nbs/09_runner.ipynb #7cbf289b
 class CondensedSet:
     "A saved condensed set with what its evaluation needs: data (re-rendered per epoch if stochastic), test transform, protocol."
     def __init__(self, synset:SynSet, where:str='set'):
@@ -198,6 +227,11 @@ class CondensedSet:
                                      self.meta['param'])
         return p.eval_data()
 
+    def load_test(self, root:str|Path='data') -> RealData:
+        "The test split of the set's data: from its stored `data_source` (own data), else its dataset under `root`."
+        src = self.meta.get('data_source')
+        return source_test(src) if src else load_dataset(self.meta['dataset'], root=root)[1]
+
     def prepare_test(self, test:RealData) -> RealData:
         "The test split in the set's space: ZCA-whitened with the stored transform, or checked for the same normalisation."
         if test.info.name != self.meta['dataset']:
@@ -214,7 +248,7 @@ def load_condensed(path:str|Path) -> CondensedSet:
     "A `CondensedSet` from a file written by `save_condensed` (or any set file of this format)."
     return CondensedSet.load(path)
 
-# %% ../nbs/09_runner.ipynb #e2487de2
+# %% ../nbs/09_runner.ipynb #c0f42b7b
 def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                        test:RealData|None=None, # its dataset's test split (default: loaded from `root`)
                        root:str|Path='data', # where to load the test split from
@@ -224,7 +258,7 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
     "Evaluate a condensed set with its stored protocol (the method's own evaluation), optionally overridden."
     if not isinstance(cset, CondensedSet): cset = load_condensed(cset)
     p = cset.protocol
-    if test is None: test = load_dataset(cset.meta['dataset'], root=root)[1]
+    if test is None: test = cset.load_test(root)
     if p.get('test_first') is not None and len(test) > p['test_first']: test = test.subset(torch.arange(p['test_first']))
     strategy = p['dsa'] if dsa is None else (dsa_strategy_for(cset.meta['dataset']) if dsa else None)
     return evaluate_synset(cset.eval_data(), cset.prepare_test(test), net=net or p['net'],
@@ -233,7 +267,7 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                            seed=p['seed'] if seed is None else seed, device=device,
                            net_kw=p['net_kw'] if net is None or net == p['net'] else None, **p['train_kw'])
 
-# %% ../nbs/09_runner.ipynb #3fadead0
+# %% ../nbs/09_runner.ipynb #af888b91
 def check_out(out:str|Path|None) -> Path|None:
     "Create `out` (a folder) and check it is writable, before any long work; `None` passes."
     if out is None: return None
@@ -252,7 +286,7 @@ def _write_json(path, obj):
 def _run_config(method, ipc, settings, protocol, **extra) -> dict:
     return json.loads(json.dumps(dict(method=method, ipc=ipc, **settings, eval=protocol, **extra)))
 
-# %% ../nbs/09_runner.ipynb #540e6408
+# %% ../nbs/09_runner.ipynb #c8f250ba
 def run_condense(dataset:str='digits', # a name in `DATASETS`
                  method:str='pixel_mmd', # a name in `METHODS`
                  ipc:int=1, # images per class
@@ -273,7 +307,9 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                  objective_kw:dict|None=None, param_kw:dict|None=None, # overrides of the method's arguments
                  cache_dir:str|Path|None=None, # reusable artefacts (default: `out/cache`)
                  ckpt_every:int=100, # iterations between checkpoints
-                 data:tuple|None=None, # own `(train, test)` instead of `dataset`
+                 data:str|Path|None=None, # your own data (a folder of class folders or an .npz) instead of `dataset`
+                 test_data:str|Path|None=None, # its test split (default: the NPZ's, else a hold-out)
+                 test_fraction:float=0.2, # share of each class held out when there is no test split
                 ) -> dict:
     "Condense `dataset` with `method`, evaluate it against random real images at equal `ipc`, and save the results."
     load_methods()
@@ -281,7 +317,10 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     ipc, device, out = check_int('ipc', ipc, min_value=1), default_device(device), check_out(out)
     cache_dir = cache_dir or (out / 'cache' if out else None)
     t0 = time.perf_counter()
-    train_raw, test_raw, _ = prepare_data(dataset, root, download, smoke=smoke, data=data)
+    own, source = (own_data(data, test_data, test_fraction) if data is not None else None), None
+    if own is not None: own, source = own[:2], own[2]
+    train_raw, test_raw, _ = prepare_data(dataset, root, download, smoke=smoke, data=own)
+    check_eval_net(eval_net, train_raw.info)
     s = m.settings(train_raw.info.name, ipc, smoke, iterations=iterations, lr_img=lr_img, objective_kw=objective_kw,
                    param_kw=param_kw)
     zca = fit_zca(train_raw, cache_dir=cache_dir) if s['zca'] else None
@@ -295,7 +334,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     t_condense = time.perf_counter() - t0
     protocol = eval_protocol(s, train.info.name, objective, **eval_args)
     synset = condensed_synset(param, train_raw.info, method, _run_config(method, ipc, s, protocol, dataset=train.info.name),
-                              seed, protocol, objective, zca)
+                              seed, protocol, objective, zca, source)
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
     res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device)
     idx = select_coreset(train, ipc, 'random', seed=derive_seed(seed, 'random'))
@@ -319,7 +358,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
         if out is not None: print(f'  saved to {out}/ (synset.safetensors, synset.png, result.json)')
     return record
 
-# %% ../nbs/09_runner.ipynb #43d85a98
+# %% ../nbs/09_runner.ipynb #852c0ea6
 def _git_commit() -> str:
     import os, subprocess
     if os.environ.get('CONDENSE_NB_COMMIT'): return os.environ['CONDENSE_NB_COMMIT']
@@ -343,7 +382,7 @@ def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:
     _write_json(path, rec)
     return rec
 
-# %% ../nbs/09_runner.ipynb #7f209345
+# %% ../nbs/09_runner.ipynb #479a7052
 def run_experiment(dataset:str, method:str, ipc:int,
                    out:str|Path, # folder for record.json, the sets and checkpoints
                    seeds=(0, 1, 2, 3, 4), # one synthetic set per seed
@@ -356,7 +395,9 @@ def run_experiment(dataset:str, method:str, ipc:int,
                    smoke:bool=False, # the method's tiny settings, 10 images per class, 1 net x 2 epochs, 2 seeds
                    cache_dir:str|Path|None=None, # reusable artefacts (experts, ZCA); default `out/cache`
                    ckpt_every:int=100, # iterations between checkpoints
-                   data:tuple|None=None, # own `(train, test)` instead of `dataset`
+                   data:str|Path|None=None, # your own data (a folder of class folders or an .npz) instead of `dataset`
+                   test_data:str|Path|None=None, # its test split (default: the NPZ's, else a hold-out)
+                   test_fraction:float=0.2, # share of each class held out when there is no test split
                    device=None, progress:bool=True) -> dict:
     "Condense one set per seed, evaluate each saved set with its protocol, and keep a resumable run record in `out/record.json`."
     load_methods()
@@ -365,7 +406,10 @@ def run_experiment(dataset:str, method:str, ipc:int,
     seeds = [check_int('seed', s, min_value=0) for s in seeds]
     if smoke: eval_nets, eval_epochs, seeds = 1, 2, seeds[:2]
     cache_dir = Path(cache_dir) if cache_dir is not None else out / 'cache'
-    train_raw, test_raw, _ = prepare_data(dataset, root, download, train_per_class, smoke, data=data)
+    own, source = (own_data(data, test_data, test_fraction) if data is not None else None), None
+    if own is not None: own, source = own[:2], own[2]
+    train_raw, test_raw, _ = prepare_data(dataset, root, download, train_per_class, smoke, data=own)
+    check_eval_net(eval_net, train_raw.info)
     s = m.settings(train_raw.info.name, ipc, smoke, iterations=iterations, lr_img=lr_img, objective_kw=objective_kw,
                    param_kw=param_kw)
     zca = fit_zca(train_raw, cache_dir=cache_dir) if s['zca'] else None
@@ -374,7 +418,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, test_first=len(test_raw) if smoke else None)
     base = eval_protocol(s, train.info.name, **eval_args)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
-                         n_train=len(train), n_test=len(test), smoke=smoke)
+                         n_train=len(train), n_test=len(test), smoke=smoke, data_source=source)
     rec_path = out / 'record.json'
     rec = json.loads(rec_path.read_text()) if rec_path.exists() else dict(config=config, runs={})
     if rec.get('config') != config:
@@ -395,7 +439,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
         t_cond = time.perf_counter() - t0
         protocol = eval_protocol(s, train.info.name, objective, seed=derive_seed(seed, 'eval'), **eval_args)
         path = save_condensed(out / f'synset_seed{seed}.safetensors',
-                              condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca))
+                              condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca, source))
         res = evaluate_condensed(path, test=test_raw, device=device)
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
