@@ -78,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=None, help="DSA during training (default: as stored)")
     e.add_argument('--seed', type=int, default=None, help="seed of the networks (default: the stored protocol's, as in the run)")
     e.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps')
+    e.add_argument('--no-progress', action='store_true', help='no progress bar')
     s = sub.add_parser('show', help="print a saved set's metadata and optionally draw it")
     s.add_argument('path', help='a set file written by condense_nb')
     s.add_argument('--png', default=None, help='write an image grid here')
@@ -101,7 +102,7 @@ def _experiment(a) -> None:
 def _evaluate(a) -> None:
     cset = load_condensed(a.path)
     res = evaluate_condensed(cset, root=a.root, n_nets=a.nets, epochs=a.epochs, net=a.net, dsa=a.dsa, seed=a.seed,
-                             device=default_device(a.device))
+                             device=default_device(a.device), progress=not a.no_progress)
     print(f'{a.path}: {res} (protocol: {cset.protocol_source})')
 
 def _show(a) -> None:

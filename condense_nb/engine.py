@@ -64,6 +64,10 @@ class Parameterization(Hooks, nn.Module):
         "Optimisers this parameterization owns (e.g. HaBa's adversary), checkpointed with the run."
         return {}
 
+    def eval_settings(self) -> dict:
+        "Evaluation settings this set needs (e.g. HaBa's `{'batch_standardize': True}`); stored with the set."
+        return {}
+
     def eval_data(self):
         "What evaluation trains on: fixed detached `(x, y)`, or for stochastic sets a `render(generator)` per epoch."
         if not self.stochastic:

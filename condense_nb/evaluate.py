@@ -11,14 +11,16 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import nn, Tensor
+from tqdm.auto import tqdm
 
 from .core import *
 from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 
 # %% auto #0
-__all__ = ['lr_at', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'evaluate_synset', 'evaluate_sets', 'eval_cross_arch']
+__all__ = ['lr_at', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'standardize_batch', 'evaluate_synset', 'evaluate_sets',
+           'eval_cross_arch']
 
 # %% ../nbs/04_evaluate.ipynb #533849e0
 def lr_at(epoch:int, # 0-based epoch
@@ -151,7 +153,19 @@ def _check_syn(syn, test, generator):
     elif y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f'synthetic labels must lie in [0, {n_classes}); got {y.min().item()} … {y.max().item()}')
 
-# %% ../nbs/04_evaluate.ipynb #80e0259f
+# %% ../nbs/04_evaluate.ipynb #73bce547
+def standardize_batch(x:Tensor) -> Tensor:
+    "`(x - mean) / std` with one scalar mean and std over the whole batch (HaBa's `utils.epoch`)."
+    return (x - x.mean()) / x.std()
+
+class _Standardized:
+    "Standardise a training batch, then apply `dsa` (if any): the per-batch transform of `batch_standardize`."
+    def __init__(self, dsa): self.dsa = dsa
+    def __call__(self, x, seed=None, generator=None):
+        x = standardize_batch(x)
+        return x if self.dsa is None else self.dsa(x, generator=generator) if seed is None else self.dsa(x, seed=seed)
+
+# %% ../nbs/04_evaluate.ipynb #43b8074a
 def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     test, # the real test data (`RealData`, normalised like `syn`)
                     net:str='ConvNet', # architecture name in `NETS`
@@ -163,6 +177,8 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     seed:int=0, # base seed of the networks and their training
                     device=None, # default: `default_device()`
                     net_kw:dict|None=None, # extra `get_net` arguments, e.g. `{'width': 64}`
+                    batch_standardize:bool=False, # standardise every train and test batch before DSA (HaBa's protocol)
+                    progress:bool=False, # a progress bar over the networks
                     **train_kw # further `train_net` arguments (`momentum`, `weight_decay`)
                    ) -> EvalResult:
     "Train `n_nets` fresh networks on `syn` and report their test accuracies on `test`."
@@ -171,8 +187,11 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     device, info = default_device(device), test.info
     _check_syn(syn, test, make_generator(derive_seed(seed, 'check')))
     dsa, x_test, y_test = _as_dsa(dsa, info), test.x.to(device), test.y.to(device)
+    if batch_standardize:
+        dsa = _Standardized(dsa)
+        x_test = torch.cat([standardize_batch(c) for c in x_test.split(check_int('batch', batch, min_value=1))])
     accs = []
-    for i in range(n_nets):
+    for i in tqdm(range(n_nets), desc=f'evaluate {net}', disable=not progress, leave=False):
         m = get_net(net, info.channels, info.n_classes, info.im_size, seed=derive_seed(seed, 'net', i), device=device,
                     **(net_kw or {}))
         train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, device=device,
@@ -180,7 +199,7 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
         accs.append(100 * test_net(m, x_test, y_test, batch))
     return EvalResult(accs, net, epochs)
 
-# %% ../nbs/04_evaluate.ipynb #50432963
+# %% ../nbs/04_evaluate.ipynb #2b761457
 def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
                   test, # the real test data
                   seed:int=0, # base seed; set `s` uses `derive_seed(seed, 'set', s)`
@@ -191,7 +210,7 @@ def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
     res = [evaluate_synset(s, test, seed=derive_seed(seed, 'set', i), **kw) for i, s in enumerate(syns)]
     return EvalResult([a for r in res for a in r.accs], res[0].net, res[0].epochs, n_sets=len(res))
 
-# %% ../nbs/04_evaluate.ipynb #5f41fa90
+# %% ../nbs/04_evaluate.ipynb #558b8629
 def eval_cross_arch(syn, # `(x, y)` or a callable
                     test, # the real test data
                     nets:Sequence[str]=('ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'ResNet18'), # architectures

@@ -145,6 +145,7 @@ def condense_method(real:ClassSampler, method:str, ipc:int, seed:int=0,
 def eval_protocol(settings:dict, # resolved method settings
                   dataset:str, # for the DSA strategy
                   objective:Objective|None=None, # adds its `eval_settings()` (e.g. MTT's learned lr)
+                  param:Parameterization|None=None, # adds its `eval_settings()` (e.g. HaBa's batch standardisation)
                   net:str='ConvNet', n_nets:int=5, epochs:int|None=None, dsa:bool|None=None, seed:int=0,
                   net_kw:dict|None=None, test_first:int|None=None, # evaluate on the first `test_first` test images (smoke)
                  ) -> dict:
@@ -155,7 +156,7 @@ def eval_protocol(settings:dict, # resolved method settings
              epochs=check_int('eval_epochs', settings['eval_epochs'] if epochs is None else epochs, min_value=1),
              lr=0.01, batch=256, dsa=dsa_strategy_for(dataset) if use_dsa else None, seed=check_int('seed', seed, min_value=0),
              train_kw={}, test_first=test_first)
-    extra = dict(objective.eval_settings()) if objective is not None else {}
+    extra = {**(param.eval_settings() if param is not None else {}), **(objective.eval_settings() if objective is not None else {})}
     for k in ('lr', 'batch', 'epochs', 'net_kw'):
         if k in extra: p[k] = extra.pop(k)
     p['train_kw'].update(extra)
@@ -254,7 +255,7 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                        root:str|Path='data', # where to load the test split from
                        n_nets:int|None=None, epochs:int|None=None, net:str|None=None, dsa:bool|None=None,
                        seed:int|None=None, # overrides of the stored protocol (None: as stored)
-                       device=None) -> EvalResult:
+                       device=None, progress:bool=False) -> EvalResult:
     "Evaluate a condensed set with its stored protocol (the method's own evaluation), optionally overridden."
     if not isinstance(cset, CondensedSet): cset = load_condensed(cset)
     p = cset.protocol
@@ -265,7 +266,7 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                            n_nets=p['n_nets'] if n_nets is None else n_nets, epochs=p['epochs'] if epochs is None else epochs,
                            lr=p['lr'], batch=p['batch'], dsa=DSA(strategy) if strategy else None,
                            seed=p['seed'] if seed is None else seed, device=device,
-                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, **p['train_kw'])
+                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **p['train_kw'])
 
 # %% ../nbs/09_runner.ipynb #af888b91
 def check_out(out:str|Path|None) -> Path|None:
@@ -332,16 +333,16 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                                                 ckpt=out / 'checkpoint.pt' if out else None, cache_dir=cache_dir,
                                                 progress=progress, ckpt_every=ckpt_every)
     t_condense = time.perf_counter() - t0
-    protocol = eval_protocol(s, train.info.name, objective, **eval_args)
+    protocol = eval_protocol(s, train.info.name, objective, param, **eval_args)
     synset = condensed_synset(param, train_raw.info, method, _run_config(method, ipc, s, protocol, dataset=train.info.name),
                               seed, protocol, objective, zca, source)
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
-    res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device)
+    res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device, progress=progress)
     idx = select_coreset(train, ipc, 'random', seed=derive_seed(seed, 'random'))
     res_rand = evaluate_synset((train.x[idx], train.y[idx]), test, net=eval_net, n_nets=protocol['n_nets'],
                                epochs=protocol['epochs'], batch=protocol['batch'],
                                dsa=DSA(protocol['dsa']) if protocol['dsa'] else None, seed=protocol['seed'],
-                               device=device, net_kw=protocol['net_kw'])
+                               device=device, net_kw=protocol['net_kw'], progress=progress, **protocol['train_kw'])
     done = len(hist.it) and hist.it[-1] + 1
     record = dict(dataset=train.info.name, method=method, ipc=ipc, iterations=done, seed=seed, eval=protocol,
                   synset_acc=res_syn.accs, synset_mean=res_syn.mean, synset_std=res_syn.std,
@@ -437,10 +438,10 @@ def run_experiment(dataset:str, method:str, ipc:int,
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, ckpt_every=ckpt_every)
         t_cond = time.perf_counter() - t0
-        protocol = eval_protocol(s, train.info.name, objective, seed=derive_seed(seed, 'eval'), **eval_args)
+        protocol = eval_protocol(s, train.info.name, objective, param, seed=derive_seed(seed, 'eval'), **eval_args)
         path = save_condensed(out / f'synset_seed{seed}.safetensors',
                               condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca, source))
-        res = evaluate_condensed(path, test=test_raw, device=device)
+        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
         if progress: print(f'seed {seed}: {res}')
