@@ -29,8 +29,8 @@ def _json_arg(text:str) -> dict:
 
 def _common(c, required:bool) -> None:
     "The flags `condense` and `experiment` share."
-    c.add_argument('--dataset', required=required, default=None if required else 'digits',
-                   help=f'dataset name, one of: {", ".join(DATASETS.names)}')
+    c.add_argument('--dataset', default='digits',
+                   help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits; ignored with --data)')
     c.add_argument('--method', required=required, default=None if required else 'pixel_mmd',
                    help=f'method name, one of: {", ".join(METHODS.names)} (see `condense_nb methods`)')
     c.add_argument('--ipc', type=int, required=required, default=None if required else 1,
@@ -40,6 +40,11 @@ def _common(c, required:bool) -> None:
     c.add_argument('--objective-kw', type=_json_arg, default=None, metavar='JSON',
                    help='overrides of the objective\'s arguments, e.g. \'{"batch_real": 64}\'')
     c.add_argument('--param-kw', type=_json_arg, default=None, metavar='JSON', help="overrides of the parameterization's arguments")
+    c.add_argument('--data', default=None, metavar='PATH',
+                   help='your own data instead of --dataset: a folder with one sub-folder of images per class, or an '
+                        '.npz with arrays x, y (optionally x_test, y_test, class_names)')
+    c.add_argument('--test-data', default=None, metavar='PATH', help="test split of --data (default: the NPZ's, else a hold-out)")
+    c.add_argument('--test-fraction', type=float, default=0.2, help='share of each class of --data held out for testing (default 0.2)')
     c.add_argument('--root', default='data', help='folder with the dataset files (NPZ or torchvision); default: data')
     c.add_argument('--download', action='store_true', help='let torchvision download missing datasets')
     c.add_argument('--eval-net', default='ConvNet', help=f'evaluation network, one of: {", ".join(NETS.names)}')
@@ -89,14 +94,15 @@ def parser() -> argparse.ArgumentParser:
 def _condense(a) -> None:
     run_condense(a.dataset, a.method, a.ipc, a.iterations, a.lr_img, a.seed, a.root, a.download, a.out, a.eval_net,
                  a.eval_nets, a.eval_epochs, a.eval_dsa, a.device, progress=not a.no_progress, smoke=a.smoke,
-                 objective_kw=a.objective_kw, param_kw=a.param_kw, cache_dir=a.cache, ckpt_every=a.ckpt_every)
+                 objective_kw=a.objective_kw, param_kw=a.param_kw, cache_dir=a.cache, ckpt_every=a.ckpt_every,
+                 data=a.data, test_data=a.test_data, test_fraction=a.test_fraction)
 
 def _experiment(a) -> None:
     rec = run_experiment(a.dataset, a.method, a.ipc, a.out, a.seeds, a.iterations, a.lr_img, a.objective_kw, a.param_kw,
                          root=a.root, download=a.download, train_per_class=a.train_per_class, eval_net=a.eval_net,
                          eval_nets=a.eval_nets, eval_epochs=a.eval_epochs, eval_dsa=a.eval_dsa, eval_every=a.eval_every,
-                         smoke=a.smoke, cache_dir=a.cache, ckpt_every=a.ckpt_every, device=a.device,
-                         progress=not a.no_progress)
+                         smoke=a.smoke, cache_dir=a.cache, ckpt_every=a.ckpt_every, data=a.data,
+                         test_data=a.test_data, test_fraction=a.test_fraction, device=a.device, progress=not a.no_progress)
     print(f"{a.method} {a.dataset} ipc {a.ipc}: {rec['mean']:.2f} ± {rec['std']:.2f} over {rec['n_sets']} sets x nets ({rec['device']})")
 
 def _evaluate(a) -> None:

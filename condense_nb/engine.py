@@ -340,6 +340,7 @@ class Checkpointer(Callback):
         run.ckpt_it = run.start
     def save(self, run, it:int) -> None:
         run.tick()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp: torch.save(run.state_dict(it), tmp)
         run.ckpt_it = it
     def after_iter(self, run):
