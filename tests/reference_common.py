@@ -58,6 +58,12 @@ def det_fill_(module: torch.nn.Module, seed: int, leaves: list | None = None) ->
     return module
 
 
+def det_state(signature: list, seed: int) -> list:
+    """The tensors `det_fill_(module, seed)` writes, in order, into a module whose `state_signature` is `signature` (all
+    entries float): for loading official weights into a module whose entries have other names or shapes."""
+    return [_values(leaf, torch.empty(shape), seed * 1009 + k) for k, (leaf, shape) in enumerate(signature)]
+
+
 def state_signature(module: torch.nn.Module) -> list:
     "`[leaf name, shape]` of every state-dict entry in order: what must agree for `det_fill_` to map by position."
     return [[n.rsplit('.', 1)[-1], list(t.shape)] for n, t in module.state_dict().items()]

@@ -12,15 +12,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reference_common import load_fixture, det_fill_, state_signature, checksum
+from reference_common import load_fixture, det_fill_, det_state, state_signature, checksum
 from condense_nb.core import make_generator
 from condense_nb.data import DatasetInfo, RealData, ClassSampler
 from condense_nb.nets import get_net
 from condense_nb.augment import DSA
-from condense_nb.engine import PixelParam
+from condense_nb.engine import PixelParam, Callback, condense
 from condense_nb.gm import GradientMatching
 from condense_nb.dm import DM
-from condense_nb.haba import MTT, HaBaParam, Hallucinator, supcon_loss
+from condense_nb.tm import MTT
+from condense_nb.haba import HaBaParam, Hallucinator, supcon_loss
 
 RTOL = 1e-5
 
@@ -238,7 +239,7 @@ def test_mtt_loss_and_gradients_match_official_student_loop():
               batch_syn=None, dsa_strategy=None, net='ConvNet', net_kw=dict(width=m['width']))
     n, im = m['n_classes'], m['im']
     real = tiny_real(torch.zeros(n, 3, im, im), torch.arange(n), n)
-    assert state_signature(obj.student(real).net) == m['signature']   # same flat-parameter layout as ReparamModule
+    assert state_signature(obj.prepare(real)._student.net) == m['signature']   # same flat-parameter layout as ReparamModule
     x = MTT_T['image_syn'].clone().requires_grad_(True)
     loss = obj.loss(x, MTT_T['label_syn'], real, make_generator(0))
     loss.backward()
@@ -250,15 +251,37 @@ def test_mtt_loss_and_gradients_match_official_student_loop():
 # ---------------------------------------------------------------------------------------- HaBa (distill_fac.py)
 HABA_T, HABA_META = load_fixture('haba')
 
+# utils.StyleTranslator's state-dict entries in order (its own `scale` and `shift` first, then `enc`, `dec`) -> ours
+_STYLE_NAMES = ('scale', 'shift', 'enc.weight', 'enc.bias', 'dec.weight', 'dec.bias')
+_STYLE_TO_OURS = {'scale': 'sigma', 'shift': 'mu'}
+
+
+def official_style_(h, s):
+    """Load the official StyleTranslator `s` (its `det_fill_` weights) into our `Hallucinator` `h`: names mapped
+    (scale -> sigma, shift -> mu), the official leading batch dimension 1 of scale/shift dropped."""
+    sig = HABA_META['style_signature']
+    assert [n.rsplit('.', 1)[-1] for n in _STYLE_NAMES] == [leaf for leaf, _ in sig], 'StyleTranslator entries changed'
+    ours = h.state_dict()
+    assert sorted(ours) == sorted(_STYLE_TO_OURS.get(n, n) for n in _STYLE_NAMES), f'hallucinator entries: {list(ours)}'
+    new = {}
+    for n, (_, shape), v in zip(_STYLE_NAMES, sig, det_state(sig, HABA_META['style_seeds'][s])):
+        k = _STYLE_TO_OURS.get(n, n)
+        assert [d for d in shape if d != 1] == [d for d in ours[k].shape if d != 1], f'{n} {shape} vs our {k} {list(ours[k].shape)}'
+        new[k] = v.reshape(ours[k].shape)
+    h.load_state_dict(new)
+    return h
+
 
 def _haba_param():
-    "Our HaBa factorization over the official bases (4 classes, 1 basis each), extractor at the official weights."
-    m = HABA_META
+    "Our HaBa over the official bases (4 classes, 1 basis each): official styles, extractor and loss weights, no DSA."
+    m, lam = HABA_META, HABA_META['lambdas']
     bases = HABA_T['image_syn'].flatten(0, 1)
     y = torch.arange(m['num_classes']).repeat_interleave(m['ipc'])
-    p = HaBaParam(bases, y, m['num_classes'], (3, m['im'], m['im']), n_hallucinators=m['n_style'], n_sample=2,
-                  hallucinator_init='default', adversarial=True, extractor='ConvNet', extractor_kw={},
-                  lr_extractor=m['extractor_lr'], momentum_extractor=m['extractor_momentum'])
+    p = HaBaParam(bases, y, m['num_classes'], (3, m['im'], m['im']), n_hallucinators=m['n_style'], arch='linear',
+                  n_sample=2, adversarial=True, extractor='ConvNet', extractor_kw={}, lr_extractor=m['extractor_lr'],
+                  momentum_extractor=m['extractor_momentum'], lam_cos=lam['club'], lam_task=lam['cls'],
+                  lam_lik=lam['likeli'], lam_con=lam['contrast'], dsa_strategy=None, batch_adv=None)
+    for s, h in enumerate(p.hallucinators): official_style_(h, s)
     same_weights(p.extractor, m['extractor_signature'], m['extractor_seed'], m['extractor_checksum'])
     return p
 
@@ -282,59 +305,102 @@ def test_haba_supcon_matches_official_supconloss():
     close(supcon_loss(z, labels.repeat(2), 0.07), HABA_T['loss.contrast'].float(), what='SupCon loss')
 
 
-_HALLUCINATOR = ("hallucinator architecture: official StyleTranslator = Conv2d(3, 3, k=3, no padding) -> scale * x + shift "
-                 "(1 x 3 x 30 x 30) -> ConvTranspose2d(3, 3, k=3), no ReLU; ours = Conv3x3(pad 1) + ReLU -> sigma * f + mu "
-                 "(3 x 32 x 32) -> Conv3x3(pad 1)")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_HALLUCINATOR)
-def test_haba_hallucinator_forward_matches_official_style_translator():
-    "A hallucinator at the official StyleTranslator's weights renders the same images from the same bases."
+@pytest.mark.parametrize('view', [0, 1])
+def test_haba_hallucinator_forward_matches_official_style_translator(view):
+    """Our 'linear' hallucinator (3x3 valid conv -> sigma * f + mu at 30x30 -> 3x3 transposed conv) at the official
+    StyleTranslator's weights renders the same images from the same bases (the two styles of the cosine pair)."""
     m = HABA_META
-    h = Hallucinator((3, m['im'], m['im']), (3, m['im'], m['im']), feat_channels=3, init='default')
-    s = m['club_styles'][0]
-    same_weights(h, m['style_signature'], m['style_seeds'][s], names=False)
+    h = official_style_(Hallucinator((3, m['im'], m['im']), (3, m['im'], m['im'])), m['club_styles'][view])
     bases = HABA_T['image_syn'].flatten(0, 1)[m['club_indices']]
-    with torch.no_grad(): close(h(bases), HABA_T['club_views'][:len(bases)], what='hallucinated images')
+    with torch.no_grad():
+        close(h(bases), HABA_T['club_views'][view * len(bases):(view + 1) * len(bases)], what='hallucinated images')
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    'cosine-term weights: official club_content_loss = 0.1 * mean((cos + 1) / 2) (lambda_club_content 0.1), ours '
-    'lam_cos * mean(cos) with lam_cos 0.1: a different value and twice the gradient'))
 def test_haba_cosine_term_matches_official_club_loss():
-    "L_cos on two hallucinated views of every basis through the extractor, as added to the synthetic loss."
+    "λ_cos·mean((cos + 1)/2) of two views of every basis through the extractor (club_content_loss)."
     p = _haba_param()
-    close(p.lam_cos * p.cosine_term(HABA_T['club_views'], 2), HABA_T['loss.club'].float(), what='cosine term')
+    close(p.lam_cos * p.cosine_term(HABA_T['club_views']), HABA_T['loss.club'].float(), what='cosine term')
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    'extractor objective: official sim_content_loss = CE + (1 - cos)/2 (likelihood term) + SupCon, all weights 1; '
-    'ours lam_task * CE + lam_con * SupCon with lam_con 0.1 and no likelihood term'))
+def _official_adv_parts(p, parts):
+    "Compare the extractor's loss terms `parts` (our `adversary_step`) with the official cls, likeli, contrast and sim."
+    for k, ref in (('task', 'cls'), ('lik', 'likeli'), ('con', 'contrast')):
+        close(parts[k], HABA_T[f'loss.{ref}'], what=f'extractor {k} term (official {ref}_content_loss)')
+    close(p.lam_task * parts['task'] + p.lam_lik * parts['lik'] + p.lam_con * parts['con'], HABA_T['loss.sim'],
+          what='extractor loss (official sim_content_loss)')
+    close(p.extractor.classifier.weight.detach(), HABA_T['classifier_after'], what='extractor classifier after its step')
+
+
 def test_haba_extractor_step_matches_official():
-    "The extractor's loss on a fresh pair of views and its weights after one SGD step (lr 1e-3, momentum 0.9)."
+    """`adversary_step` on the official fresh pair of views: λ_task·CE + λ_lik·(1 - cos)/2 + λ_con·SupCon (all weights 1,
+    distill_fac.py's defaults) and the extractor after one SGD step (lr 1e-3, momentum 0.9)."""
     p = _haba_param()
-    out = p.adversary_step(HABA_T['ext_views'], 2)
-    close(p.lam_con * out['con'] + p.lam_task * out['task'], HABA_T['loss.sim'].float(), what='extractor loss')
-    close(p.extractor.classifier.weight.detach(), HABA_T['classifier_after'], what='extractor weights after the step')
+    pair = HABA_T['ext_views'], HABA_T['ext_labels'].repeat(2)
+    p.adv_views = lambda generator: pair        # the official run's pair (rendered after the synthetic step)
+    _official_adv_parts(p, p.adversary_step(make_generator(0)))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    f'{_HALLUCINATOR}; and the student loop: official draws ONE random style per student step (all bases through it), '
-    'ours trains the student on all n_sample x |B| hallucinated images at every step; the cosine term differs too '
-    '(see test_haba_cosine_term_matches_official_club_loss)'))
+class _ReplayHaBa(Callback):
+    """Runs our HaBa inside `condense` with the official run's random choices and records what the fixture holds.
+
+    Our API takes every random choice from a `torch.Generator` (there is no argument for the hallucinator index), so
+    each call of `render_rows` (one per student step) and of `views` (the cosine pair, then the extractor's pair) gets
+    a generator seeded such that the call renders with the official hallucinators: seeds are tried until the library's
+    own output equals the official choice's rendering (bit for bit)."""
+    order = -10   # before the parameterization: at `after_loss`, `run.loss` is still the trajectory loss alone
+
+    def __init__(self, student_styles, pair_styles):
+        self.student, self.pairs, self.rec = list(student_styles), [list(s) for s in pair_styles], {}
+
+    def before_fit(self, run):
+        p, render_rows, views = run.param, run.param.render_rows, run.param.views
+
+        def replay(fn, want, *args, **kw):
+            for seed in range(10_000):
+                out = fn(*args, generator=make_generator(seed), **kw)
+                if torch.equal(out[0], want): return out
+            raise AssertionError(f'no generator makes {fn.__name__} render with the official hallucinators')
+
+        def rows(idx, generator):                # one student step: all bases through ONE official style
+            s = self.student.pop(0)
+            with torch.no_grad(): want = p.hallucinators[s](p.bases[idx])
+            return replay(render_rows, want, idx)
+
+        def pair(generator, V=None, idx=None):   # a pair of views: the official two styles
+            styles, b = self.pairs.pop(0), p.bases if idx is None else p.bases[idx]
+            with torch.no_grad(): want = torch.cat([p.hallucinators[s](b) for s in styles])
+            out = replay(views, want, V=V, idx=idx)
+            self.rec.setdefault('pairs', []).append(out[0].detach().clone())
+            return out
+
+        p.render_rows, p.views = rows, pair
+        run.objective.syn_lr.register_hook(lambda g: self.rec.__setitem__('grad_lr', g.detach().clone()))
+
+    def after_loss(self, run): self.rec['param_loss'] = run.loss.detach().clone()
+
+
 def test_haba_step_matches_official_distill_fac():
-    "distill_fac.py's synthetic loss (trajectory loss + club term) and its gradient w.r.t. the bases."
+    """One iteration of distill_fac.py through `condense` (MTT objective, HaBa parameterization; lr_img = lr_style 100,
+    momentum 0.95; syn_lr: SGD lr 1e-5, momentum 0.9, clipped at 1e-3): N = 3 student steps, each on all bases through
+    the official style of that step; + λ_cos·(cos + 1)/2 of a fresh pair (after_loss); the step of bases,
+    hallucinators and syn_lr; the extractor's step on a pair rendered from the updated set (after_step)."""
     m = HABA_META
     p = _haba_param()
-    for s, h in enumerate(p.hallucinators): same_weights(h, m['style_signature'], m['style_seeds'][s], names=False)
     experts = torch.stack([HABA_T['start'], HABA_T['target']])[None]
     obj = MTT(experts, syn_steps=m['syn_steps'], expert_epochs=1, max_start_epoch=1, lr_teacher=m['lr_teacher'],
-              min_lr=1e-3, batch_syn=None, dsa_strategy=None, net='ConvNet', net_kw=dict(width=16))
+              lr_lr=1e-5, lr_momentum=0.9, min_lr=1e-3, batch_syn=None, dsa_strategy=None, net='ConvNet',
+              net_kw=dict(width=16))
     n, im = m['num_classes'], m['im']
     real = tiny_real(torch.zeros(n, 3, im, im), torch.arange(n), n)
-    g = make_generator(0)
-    x, y = p(g)
-    loss = obj.loss(x, y, real, g) + p.regularizer(g)
-    loss.backward()
-    close(loss, HABA_T['loss.grand'].float(), what='HaBa synthetic loss')
+    rep = _ReplayHaBa(m['student_styles'], [m['club_styles'], m['ext_styles']])
+    hist = condense(p, obj, real, iterations=1, lr_img=100., momentum=0.95, progress=False, callbacks=[rep])
+    assert not rep.student and not rep.pairs, f'official choices left unused: {rep.student}, {rep.pairs}'
+    close(rep.rec['param_loss'], HABA_T['loss.param_loss'], what='trajectory loss (param_loss)')
+    close(p.lam_cos * p.last_adv['cos'], HABA_T['loss.club'], what='cosine term (club_content_loss)')
+    close(hist.loss[0], HABA_T['loss.grand'], what='synthetic loss (grand_loss)')
     close(p.bases.grad, HABA_T['grad_images'].flatten(0, 1), what='gradient w.r.t. the bases')
+    close(rep.rec['grad_lr'], HABA_T['grad_lr'], what='gradient w.r.t. syn_lr')
+    lr_after = (m['lr_teacher'] - 1e-5 * HABA_T['grad_lr'].double()).clamp(min=1e-3)   # its first SGD step, clipped
+    close(obj.syn_lr.detach(), lr_after, what='syn_lr after the step')
+    close(rep.rec['pairs'][1], HABA_T['ext_views'], what="extractor's views of the updated bases and hallucinators")
+    _official_adv_parts(p, p.last_adv)
