@@ -18,8 +18,8 @@ from torch import Tensor
 from .core import *
 
 # %% auto #0
-__all__ = ['DATASET_INFO', 'DATASETS', 'DatasetInfo', 'RealData', 'load_npz', 'data_cache_dir', 'read_jpeg_npz', 'from_dataset',
-           'load_custom', 'load_dataset', 'ClassSampler', 'ZCA', 'zca_whiten']
+__all__ = ['DATASET_INFO', 'DATASETS', 'DatasetInfo', 'RealData', 'open_npz', 'load_npz', 'data_cache_dir', 'read_jpeg_npz',
+           'from_dataset', 'load_custom', 'load_dataset', 'ClassSampler', 'ZCA', 'zca_whiten']
 
 # %% ../nbs/01_data.ipynb #7b4e6571
 @dataclass
@@ -188,6 +188,15 @@ def _arrays_to_realdata(x, y, info:DatasetInfo, what:str='arrays') -> RealData:
     return RealData(x.sub_(m).div_(s), y, info)
 
 # %% ../nbs/01_data.ipynb #a5290840
+def open_npz(path) -> np.lib.npyio.NpzFile:
+    "Open an NPZ file without ever unpickling; a file that is not a zip of .npy arrays is refused by name."
+    path = Path(path)
+    with open(path, 'rb') as f: head = f.read(4)
+    if head not in (b'PK\x03\x04', b'PK\x05\x06'):
+        raise ValueError(f'{path} is not an NPZ file (a zip archive of .npy arrays); it starts with {head!r}')
+    try: return np.load(path, allow_pickle=False)
+    except ValueError as e: raise ValueError(f'{path} holds object arrays, which are never unpickled here: save plain arrays') from None
+
 def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in order)
              info:DatasetInfo|str, # the dataset's description, or a name in DATASET_INFO
              split:str|None=None # 'train' or 'test': which half of a file with x_train/x_test arrays
@@ -200,7 +209,7 @@ def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in o
     xs, ys = [], []
     for p in map(Path, paths):
         if not p.exists(): raise FileNotFoundError(f'no such NPZ file: {p}')
-        with np.load(p) as d:
+        with open_npz(p) as d:
             keys = sorted(d.files)
             if 'x' in keys and 'y' in keys: kx, ky = 'x', 'y'
             elif 'x_train' in keys or 'x_test' in keys:
@@ -436,7 +445,7 @@ def _read_folder(path:Path, class_names:list|None=None) -> tuple:
 
 def _read_npz(path:Path, keys:tuple) -> tuple|None:
     "(pixels in [0, 1], labels, class names or None) from the first image array of `keys` in a user NPZ; None if it has none."
-    with np.load(path, allow_pickle=False) as d:
+    with open_npz(path) as d:
         kx = next((k for k in keys if k in d.files), None)
         if kx is None: return None
         ky = 'y' + kx[1:]
@@ -491,7 +500,7 @@ def load_custom(path, # a folder of class folders of images, or an .npz with x, 
     elif path.suffix.lower() == '.npz' and path.is_file():
         got = _read_npz(path, ('x_train', 'x'))
         if got is None:
-            with np.load(path) as d: keys = sorted(d.files)
+            with open_npz(path) as d: keys = sorted(d.files)
             raise ValueError(f'{path} holds {keys}; expected arrays x and y (or x_train, y_train), '
                              'optionally x_test, y_test, class_names')
         (x, y, classes), test = got, _read_npz(path, ('x_test',))
