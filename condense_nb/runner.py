@@ -24,7 +24,8 @@ from .viz import save_grid
 # %% auto #0
 __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test', 'check_eval_net',
            'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
-           'load_condensed', 'evaluate_condensed', 'check_out', 'run_condense', 'update_record', 'run_experiment']
+           'load_condensed', 'evaluate_condensed', 'check_out', 'run_condense', 'update_record', 'run_experiment',
+           'record_budget', 'results_table']
 
 # %% ../nbs/09_runner.ipynb #e9c88bb3
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -447,3 +448,34 @@ def run_experiment(dataset:str, method:str, ipc:int,
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
         if progress: print(f'seed {seed}: {res}')
     return rec
+
+# %% ../nbs/09_runner.ipynb #1dcb7f7b
+def record_budget(rec:dict) -> str:
+    "The budget that produced a run record, in words."
+    c = rec['config']
+    ev = c.get('eval', {})
+    parts = [f"{c['iterations']} it", f"{rec.get('n_sets', len(rec['runs']))} set(s)",
+             f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else ''),
+             f"{c.get('n_train', '?')} train imgs", rec.get('device', '?')]
+    if rec.get('wall_seconds') is not None: parts.append(f"{rec['wall_seconds'] / 3600:.1f} h")
+    return ', '.join(parts)
+
+def results_table(rows:list[dict]) -> str:
+    "Markdown table: `rows` of dict(case, record=path, paper=(mean, std) or None, protocol='...')."
+    out = ['| case | paper | ours | Δ | budget | protocol vs paper |', '|---|---|---|---|---|---|']
+    for row in rows:
+        path = Path(row['record'])
+        paper = row.get('paper')
+        p = f'{paper[0]:.1f} ± {paper[1]:.1f}' if paper else '—'
+        rec = json.loads(path.read_text()) if path.exists() else None
+        if rec is None or not rec.get('runs'):
+            out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | {row.get('protocol', '')} |")
+            continue
+        ours = f"{rec['mean']:.1f} ± {rec['std']:.1f}"
+        if rec['config'].get('smoke'): ours, d = f'{ours} (smoke, not a result)', ''
+        elif paper:
+            delta = rec['mean'] - paper[0]
+            d = f'{delta:+.1f}' + (' ⚠' if delta < -paper[1] else '')
+        else: d = ''
+        out.append(f"| {row['case']} | {p} | {ours} | {d} | {record_budget(rec)} | {row.get('protocol', '')} |")
+    return '\n'.join(out)
