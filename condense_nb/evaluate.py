@@ -18,7 +18,8 @@ from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 
 # %% auto #0
-__all__ = ['lr_at', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'evaluate_synset', 'evaluate_sets', 'eval_cross_arch']
+__all__ = ['lr_at', 'multistep_lr', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'evaluate_synset', 'evaluate_sets',
+           'eval_cross_arch']
 
 # %% ../nbs/04_evaluate.ipynb #533849e0
 def lr_at(epoch:int, # 0-based epoch
@@ -27,6 +28,15 @@ def lr_at(epoch:int, # 0-based epoch
          ) -> float:
     "Learning rate of 0-based `epoch`: `lr` for the first ⌈E/2⌉ epochs, `lr/10` for the last ⌊E/2⌋."
     return lr if epoch < epochs - epochs // 2 else lr * 0.1
+
+# %% ../nbs/04_evaluate.ipynb #87e72c8b
+@dataclass(frozen=True)
+class multistep_lr:
+    "Schedule `(epoch, epochs, lr) -> lr`: `lr` times `gamma` per milestone passed (0-based epochs, as `MultiStepLR`)."
+    milestones:tuple = (133, 166) # epochs at which the rate is multiplied by `gamma`
+    gamma:float = 0.2 # factor per milestone
+    def __call__(self, epoch:int, epochs:int, lr:float=0.01) -> float:
+        return lr * self.gamma ** sum(epoch >= m for m in self.milestones)
 
 # %% ../nbs/04_evaluate.ipynb #99db766c
 def _fetch(syn, generator, device):
@@ -60,7 +70,7 @@ def train_epoch(net:nn.Module, opt:torch.optim.Optimizer, x:Tensor, y:Tensor, ba
         total += loss.detach() * len(idx)
     return (total / len(x)).item()
 
-# %% ../nbs/04_evaluate.ipynb #54b74074
+# %% ../nbs/04_evaluate.ipynb #0ad6cb9c
 def train_net(net:nn.Module, # the network to train (modified in place)
               syn, # `(x, y)` or a callable `syn(generator) -> (x, y)` called once per epoch
               epochs:int, # number of epochs E
@@ -71,20 +81,24 @@ def train_net(net:nn.Module, # the network to train (modified in place)
               dsa:Callable|None=None, # a `DSA` applied per sample to every training batch
               generator:torch.Generator|None=None, # shuffling and DSA randomness (default: seed 0)
               device=None, # where to train (default: the network's device)
-              callback:Callable|None=None # called as `callback(epoch, lr, loss)` after each epoch
+              callback:Callable|None=None, # called as `callback(epoch, lr, loss)` after each epoch
+              lr_schedule:Callable=lr_at, # `lr_schedule(epoch, epochs, lr) -> lr` (default: one ×0.1 drop at half)
+              augment:Callable|None=None, # any per-image augmentation `augment(x, generator=g)` (e.g. `DCAug`); not with `dsa`
              ) -> nn.Module:
-    "Train `net` on the synthetic set `syn` with SGD and a single ×0.1 learning-rate drop; return it."
+    "Train `net` on the synthetic set `syn` with SGD (by default a single ×0.1 learning-rate drop); return it."
     epochs, batch = check_int('epochs', epochs, min_value=1), check_int('batch', batch, min_value=1)
+    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
+    aug = augment if augment is not None else dsa
     device = torch.device(device) if device is not None else next(net.parameters()).device
     g = generator if generator is not None else make_generator(0)
     net.to(device).train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     data = None if callable(syn) else _fetch(syn, g, device)
     for ep in range(epochs):
-        cur = lr_at(ep, epochs, lr)
+        cur = lr_schedule(ep, epochs, lr)
         for pg in opt.param_groups: pg['lr'] = cur
         x, y = data if data is not None else _fetch(syn, g, device)
-        mean_loss = train_epoch(net, opt, x, y, batch, g, dsa)
+        mean_loss = train_epoch(net, opt, x, y, batch, g, aug)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f'training loss is {mean_loss} at epoch {ep} (lr {cur:g}); '
                                      'check the synthetic set and the learning rate')
@@ -151,7 +165,7 @@ def _check_syn(syn, test, generator):
     elif y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f'synthetic labels must lie in [0, {n_classes}); got {y.min().item()} … {y.max().item()}')
 
-# %% ../nbs/04_evaluate.ipynb #80e0259f
+# %% ../nbs/04_evaluate.ipynb #7fe943fe
 def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     test, # the real test data (`RealData`, normalised like `syn`)
                     net:str='ConvNet', # architecture name in `NETS`
@@ -163,7 +177,8 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     seed:int=0, # base seed of the networks and their training
                     device=None, # default: `default_device()`
                     net_kw:dict|None=None, # extra `get_net` arguments, e.g. `{'width': 64}`
-                    **train_kw # further `train_net` arguments (`momentum`, `weight_decay`)
+                    augment:Callable|None=None, # another per-image training augmentation, e.g. `DCAug` (not with `dsa`)
+                    **train_kw # further `train_net` arguments (`momentum`, `weight_decay`, `lr_schedule`)
                    ) -> EvalResult:
     "Train `n_nets` fresh networks on `syn` and report their test accuracies on `test`."
     n_nets, epochs = check_int('n_nets', n_nets, min_value=1), check_int('epochs', epochs, min_value=1)
@@ -171,11 +186,12 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     device, info = default_device(device), test.info
     _check_syn(syn, test, make_generator(derive_seed(seed, 'check')))
     dsa, x_test, y_test = _as_dsa(dsa, info), test.x.to(device), test.y.to(device)
+    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
     accs = []
     for i in range(n_nets):
         m = get_net(net, info.channels, info.n_classes, info.im_size, seed=derive_seed(seed, 'net', i), device=device,
                     **(net_kw or {}))
-        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, device=device,
+        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, augment=augment, device=device,
                   generator=make_generator(derive_seed(seed, 'train', i)), **train_kw)
         accs.append(100 * test_net(m, x_test, y_test, batch))
     return EvalResult(accs, net, epochs)
