@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['DSA_GROUPS', 'DSA_STRATEGY', 'DSA_DEFAULTS', 'DSA', 'dsa_strategy_for']
+__all__ = ['DSA_GROUPS', 'DSA_STRATEGY', 'DSA_DEFAULTS', 'DC_AUG_DEFAULTS', 'DC_AUG_OPS', 'DSA', 'dsa_strategy_for',
+           'dc_aug_strategy', 'DCAug']
 
 # %% ../nbs/03_augment.ipynb #d09b7a46
 DSA_GROUPS = {'color': ('brightness', 'saturation', 'contrast'), 'crop': ('crop',), 'cutout': ('cutout',),
@@ -199,3 +200,90 @@ def dsa_strategy_for(dataset:str) -> str:
     "The default DSA strategy for `dataset`: all ops, without 'flip' for digit datasets (MNIST, SVHN, digits)."
     if not isinstance(dataset, str): raise TypeError(f'dataset must be a name such as "cifar10", got {dataset!r}')
     return DSA_STRATEGY.replace('_flip', '') if dataset.lower() in _NO_FLIP else DSA_STRATEGY
+
+# %% ../nbs/03_augment.ipynb #bdf27b45
+DC_AUG_DEFAULTS = dict(crop=4, scale=0.2, rotate=45, noise=0.001)  # official `get_daparam`
+DC_AUG_OPS = ('crop', 'scale', 'rotate', 'noise')
+
+def dc_aug_strategy(dataset:str, # dataset name, e.g. 'mnist'
+                    net:str='ConvNet', # the *evaluation* network
+                   ) -> str:
+    "DC's `get_daparam` rule: 'crop_noise' for ConvNetBN, else 'crop_scale_rotate' for MNIST, else 'none'."
+    if not isinstance(dataset, str) or not isinstance(net, str): raise TypeError(f'dataset and net must be names, got {dataset!r}, {net!r}')
+    if net == 'ConvNetBN': return 'crop_noise'
+    return 'crop_scale_rotate' if dataset.lower() == 'mnist' else 'none'
+
+# %% ../nbs/03_augment.ipynb #41fbfc7b
+def _dc_crop(x, fill, r, c, crop):
+    "Pad (C, H, W) `x` by `crop` with the per-channel `fill`, then cut the H×W window at rows r.., columns c.."
+    C, H, W = x.shape
+    pad = fill.view(C, 1, 1).expand(C, H + 2 * crop, W + 2 * crop).clone()
+    pad[:, crop:crop + H, crop:crop + W] = x
+    return pad[:, r:r + H, c:c + W]
+
+def _dc_scale(x, h, w):
+    "Nearest-neighbour resize of (C, H, W) `x` to (h, w), centred on a zero canvas, central H×W cut (official)."
+    C, H, W = x.shape
+    tmp = F.interpolate(x[None], [h, w])[0]
+    m = max(h, w, H, W)
+    canvas = x.new_zeros(C, m, m)
+    r, c = int((m - h) / 2), int((m - w) / 2)
+    canvas[:, r:r + h, c:c + w] = tmp
+    r, c = int((m - H) / 2), int((m - W) / 2)
+    return canvas[:, r:r + H, c:c + W]
+
+def _dc_rotate(x, angle, cval):
+    "`scipy.ndimage.rotate` of (C, H, W) `x` by `angle` degrees (cubic, enlarged canvas filled with `cval`), central cut."
+    from scipy.ndimage import rotate
+    C, H, W = x.shape
+    im = rotate(x.detach().cpu().numpy(), angle=angle, axes=(-2, -1), cval=cval)
+    r, c = int((im.shape[-2] - H) / 2), int((im.shape[-1] - W) / 2)
+    return torch.as_tensor(im[:, r:r + H, c:c + W].copy(), dtype=x.dtype, device=x.device)
+
+# %% ../nbs/03_augment.ipynb #c5dce00c
+class DCAug:
+    "DC's evaluation augmentation (official `augment`): one op per image, drawn from `strategy`; `dc(x, generator=g)`."
+    def __init__(self, strategy:str='crop_scale_rotate', # ops of `DC_AUG_OPS` joined by '_'; 'none': identity
+                 **params): # overrides of `DC_AUG_DEFAULTS` (crop, scale, rotate, noise)
+        s = 'none' if strategy is None else strategy
+        if not isinstance(s, str): raise TypeError(f'strategy must be a string such as "crop_scale_rotate", got {s!r}')
+        self.ops = () if s.strip().lower() in ('', 'none') else tuple(s.split('_'))
+        for op in self.ops: check_choice('DC-aug op', op, DC_AUG_OPS)
+        for k in params: check_choice('DC-aug parameter', k, DC_AUG_DEFAULTS)
+        self.params = DC_AUG_DEFAULTS | params
+        check_int('crop', self.params['crop'], min_value=1); check_int('rotate', self.params['rotate'], min_value=1)
+        if not 0 <= self.params['scale'] < 1: raise ValueError(f"scale must be in [0, 1), got {self.params['scale']}")
+        if not self.params['noise'] >= 0: raise ValueError(f"noise must be >= 0, got {self.params['noise']}")
+
+    @property
+    def strategy(self) -> str: return '_'.join(self.ops) or 'none'
+    def config(self) -> dict: return dict(strategy=self.strategy, **self.params)
+    def __repr__(self): return f'DCAug({self.strategy!r}' + ''.join(f', {k}={v}' for k, v in self.params.items() if v != DC_AUG_DEFAULTS[k]) + ')'
+
+    @torch.no_grad()
+    def __call__(self, x:torch.Tensor, # normalised images (N, C, H, W)
+                 generator:torch.Generator|None=None, # every draw (None: torch's global RNG)
+                ) -> torch.Tensor:
+        "Augment each image of `x` with one randomly chosen op."
+        _check_images(x)
+        if not self.ops or len(x) == 0: return x
+        N, C, H, W = x.shape
+        p, dev = self.params, (generator.device if generator is not None else torch.device('cpu'))
+        mean = x.mean((0, 2, 3))   # the batch's channel means, before any change
+        choice = torch.randint(len(self.ops), (N,), generator=generator, device=dev).tolist()
+        out = x.clone()
+        for k, op in enumerate(self.ops):
+            idx = [i for i in range(N) if choice[i] == k]
+            if not idx: continue
+            if op == 'crop':
+                rc = torch.randint(2 * p['crop'], (len(idx), 2), generator=generator, device=dev).tolist()
+                for i, (r, c) in zip(idx, rc): out[i] = _dc_crop(x[i], mean, r, c, p['crop'])
+            elif op == 'scale':
+                u = (1 - p['scale'] + 2 * p['scale'] * torch.rand(len(idx), 2, generator=generator, device=dev)).tolist()
+                for i, (a, b) in zip(idx, u): out[i] = _dc_scale(x[i], int(a * H), int(b * W))
+            elif op == 'rotate':
+                ang = torch.randint(-p['rotate'], p['rotate'], (len(idx),), generator=generator, device=dev).tolist()
+                for i, a in zip(idx, ang): out[i] = _dc_rotate(x[i], a, float(mean.mean()))
+            else:
+                out[idx] = x[idx] + p['noise'] * torch.randn((len(idx), C, H, W), generator=generator, device=dev).to(x)
+        return out

@@ -18,7 +18,7 @@ from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
 # %% auto #0
-__all__ = ['embedding_mmd', 'last_layer_grad', 'subsample_factor', 'bias_potential', 'real_sampling_variance',
+__all__ = ['embedding_mmd', 'last_layer_grad', 'subsample_factor', 'bias_potential', 'real_sampling_variance', 'batch_coupled',
            'real_mean_embeddings', 'DM', 'save_real_means', 'load_real_means', 'precompute_real_means']
 
 # %% ../nbs/11_distribution_matching.ipynb #4f9108fa
@@ -70,15 +70,27 @@ def real_sampling_variance(jac:Tensor, # (C, E, P): Jacobian of each class's syn
     sigma = d.transpose(1, 2) @ d / N   # Σ_c, population covariance
     return subsample_factor(N, b) / C ** 2 * torch.einsum('cep,cef,cfq->pq', jac, sigma, jac)
 
-# %% ../nbs/11_distribution_matching.ipynb #66fe7a57
+# %% ../nbs/11_distribution_matching.ipynb #cdf1b11a
+_BN = torch.nn.modules.batchnorm._BatchNorm
+
+def batch_coupled(net:torch.nn.Module) -> bool:
+    "True when `net` has a BatchNorm layer in training mode: an image's embedding then depends on the rest of its pass."
+    return any(isinstance(m, _BN) and m.training for m in net.modules())
+
 @torch.no_grad()
 def real_mean_embeddings(real:ClassSampler, # real training data
                          net:torch.nn.Module, # embedding network with `.embed`
                          augment:Callable[[Tensor, int], Tensor]|None=None, # `augment(x, c)`: the class-c transform
                          chunk:int=1024, # images embedded at a time
+                         joint:bool=False, # one pass over all classes (for batch norm) instead of chunks per class
                         ) -> Tensor:
     "Mean embedding of every real image of each class (optionally augmented per class), shape (C, E)."
     chunk = check_int('chunk', chunk, min_value=1)
+    if joint:
+        xs = [real.x[real.indices[c]] for c in range(real.n_classes)]
+        x = torch.cat([augment(x_c, c) if augment is not None else x_c for c, x_c in enumerate(xs)])
+        y = torch.repeat_interleave(torch.arange(real.n_classes, device=x.device), torch.tensor([len(v) for v in xs], device=x.device))
+        return class_means(net.embed(x), y, real.n_classes)
     out = []
     for c in range(real.n_classes):
         idx, total = real.indices[c], 0.
@@ -88,7 +100,7 @@ def real_mean_embeddings(real:ClassSampler, # real training data
         out.append(total / len(idx))
     return torch.stack(out)
 
-# %% ../nbs/11_distribution_matching.ipynb #a7be0e8e
+# %% ../nbs/11_distribution_matching.ipynb #18455085
 @OBJECTIVES.register('dm')
 class DM(Objective):
     "Distribution matching: class-mean embeddings under a fresh frozen random network and siamese DSA (Zhao & Bilen)."
@@ -98,7 +110,8 @@ class DM(Objective):
                  net_kw:dict|None=None, # `get_net` options, e.g. {'width': 32}
                  pool:int|None=None, # P: draw network/augmentation seeds from a fixed pool of P and cache their real means
                  pool_seed:int=0, # seeds the pool: entry i is `derive_seed(pool_seed, 'dm_pool', i)`
-                 chunk:int=1024, # images per forward pass when embedding whole classes
+                 chunk:int=1024, # real images per forward pass (per-sample networks; batch norm uses one joint pass)
+                 pool_order:str='shuffle', # 'shuffle': the pool without replacement, reshuffled every pass; 'random': with replacement
                 ):
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
@@ -109,18 +122,36 @@ class DM(Objective):
         self.dsa = DSA(dsa_strategy) if dsa_strategy not in (None, '', 'none') else None
         self.pool_seed = check_int('pool_seed', pool_seed, min_value=0)
         self.seeds = None if pool is None else [derive_seed(pool_seed, 'dm_pool', i) for i in range(check_int('pool', pool, min_value=1))]
-        self.real_means, self._data = {}, None   # cache: pool seed -> (C, E) real means, and the data it belongs to
+        self.pool_order = check_choice('pool_order', pool_order, ('shuffle', 'random'))
+        if self.seeds is not None and self.pool_order == 'shuffle':   # draws so far: checkpointed with the objective
+            self.register_buffer('pool_step', torch.zeros((), dtype=torch.long))
+        self._real_means, self._data, self._pass = {}, None, (None, None)   # real-means cache, its data, current pass order
+
+    @property
+    def real_means(self) -> dict:
+        "The cache of whole-class real means: pool seed -> (C, E) tensor (not part of `config()` or `state_dict()`)."
+        return self._real_means
 
     @property
     def mode(self) -> str: return 'official' if self.batch_real else 'precomputed' if self.seeds else 'full'
     def extra_repr(self):
         return (f'mode={self.mode!r}, batch_real={self.batch_real}, net={self.net!r}, net_kw={self.net_kw}, '
-                f'dsa={self.dsa.strategy if self.dsa else None!r}' + (f', pool={len(self.seeds)}' if self.seeds else ''))
+                f'dsa={self.dsa.strategy if self.dsa else None!r}' +
+                (f', pool={len(self.seeds)}, pool_order={self.pool_order!r}' if self.seeds else ''))
+
+    def pool_seed_at(self, k:int) -> int:
+        "The pool seed of draw `k` (0-based) in 'shuffle' order: draw k is entry k % P of pass k // P's permutation."
+        P, (p, i) = len(self.seeds), divmod(check_int('k', k, min_value=0), len(self.seeds))
+        if self._pass[0] != p:
+            self._pass = (p, torch.randperm(P, generator=make_generator(derive_seed(self.pool_seed, 'dm_pool_pass', p))).tolist())
+        return self.seeds[self._pass[1][i]]
 
     def draw(self, generator:torch.Generator) -> int:
-        "This iteration's seed `s` (network and augmentation): fresh, or one of the pool's."
+        "This iteration's seed `s` (network and augmentation): fresh, or the pool's next (or, 'random', any) seed."
         if self.seeds is None: return seed_from(generator)
-        return self.seeds[int(torch.randint(len(self.seeds), (1,), generator=generator))]
+        if self.pool_order == 'random': return self.seeds[int(torch.randint(len(self.seeds), (1,), generator=generator))]
+        k = int(self.pool_step); self.pool_step += 1
+        return self.pool_seed_at(k)
 
     def embedder(self, real:ClassSampler, s:int) -> torch.nn.Module:
         "The frozen random network of seed `s`."
@@ -134,11 +165,13 @@ class DM(Objective):
 
     def class_real_means(self, real:ClassSampler, s:int, net=None) -> Tensor:
         "Whole-class real means for draw `s`: from the cache when `s` is a pool seed, else computed."
-        if self.seeds is None: return real_mean_embeddings(real, net or self.embedder(real, s), lambda x, c: self.augment(x, s, c), self.chunk)
-        self._check_data(real)
-        if s not in self.real_means:
-            self.real_means[s] = real_mean_embeddings(real, net or self.embedder(real, s), lambda x, c: self.augment(x, s, c), self.chunk)
-        return self.real_means[s].to(real.x.device)
+        if self.seeds is not None:
+            self._check_data(real)
+            if s in self.real_means: return self.real_means[s].to(real.x.device)
+        net = net or self.embedder(real, s)
+        m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk, joint=batch_coupled(net))
+        if self.seeds is not None: self.real_means[s] = m
+        return m
 
     def loss(self, x_syn, y_syn, real, generator):
         s, C = self.draw(generator), real.n_classes
@@ -148,8 +181,9 @@ class DM(Objective):
             ns = [min(self.batch_real, n) for n in real.counts]
             x_real = torch.cat([self.augment(real.sample(c, ns[c], generator), s, c) for c in range(C)])
             y_real = torch.repeat_interleave(torch.arange(C, device=x_real.device), torch.tensor(ns, device=x_real.device))
-            with torch.no_grad():   # in chunks: memory of `chunk` images, not of C·batch_real
-                e_real = torch.cat([net.embed(x_real[i:i + self.chunk]) for i in range(0, len(x_real), self.chunk)])
+            with torch.no_grad():   # in chunks (memory of `chunk` images), or one joint pass for batch norm (official)
+                e_real = (net.embed(x_real) if batch_coupled(net) else
+                          torch.cat([net.embed(x_real[i:i + self.chunk]) for i in range(0, len(x_real), self.chunk)]))
             m_real = class_means(e_real, y_real, C)
         order = torch.argsort(y_syn, stable=True)
         x_s, y_s = x_syn[order], y_syn[order]

@@ -19,8 +19,8 @@ from .nets import NETS, get_net
 from .augment import DSA, dsa_strategy_for
 
 # %% auto #0
-__all__ = ['lr_at', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'standardize_batch', 'evaluate_synset', 'evaluate_sets',
-           'eval_cross_arch']
+__all__ = ['lr_at', 'multistep_lr', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'standardize_batch', 'evaluate_synset',
+           'evaluate_sets', 'eval_cross_arch']
 
 # %% ../nbs/04_evaluate.ipynb #533849e0
 def lr_at(epoch:int, # 0-based epoch
@@ -30,7 +30,16 @@ def lr_at(epoch:int, # 0-based epoch
     "Learning rate of 0-based `epoch`: `lr` for the first ⌈E/2⌉ epochs, `lr/10` for the last ⌊E/2⌋."
     return lr if epoch < epochs - epochs // 2 else lr * 0.1
 
-# %% ../nbs/04_evaluate.ipynb #99db766c
+# %% ../nbs/04_evaluate.ipynb #ab8493ef
+@dataclass(frozen=True)
+class multistep_lr:
+    "Schedule `(epoch, epochs, lr) -> lr`: `lr` times `gamma` per milestone passed (0-based epochs, as `MultiStepLR`)."
+    milestones:tuple = (133, 166) # epochs at which the rate is multiplied by `gamma`
+    gamma:float = 0.2 # factor per milestone
+    def __call__(self, epoch:int, epochs:int, lr:float=0.01) -> float:
+        return lr * self.gamma ** sum(epoch >= m for m in self.milestones)
+
+# %% ../nbs/04_evaluate.ipynb #220f6380
 def _fetch(syn, generator, device):
     "Render `syn` (a pair or a callable) into detached `(x, y)` on `device`, with clear errors."
     if callable(syn):
@@ -47,7 +56,7 @@ def _fetch(syn, generator, device):
     if not torch.isfinite(x).all(): raise ValueError('the synthetic images contain nan or inf')
     return x, y
 
-# %% ../nbs/04_evaluate.ipynb #7fdd2e0e
+# %% ../nbs/04_evaluate.ipynb #a0fe2433
 def train_epoch(net:nn.Module, opt:torch.optim.Optimizer, x:Tensor, y:Tensor, batch:int,
                 generator:torch.Generator, dsa:Callable|None=None) -> float:
     "One shuffled pass over `(x, y)` in minibatches of `batch` (per-sample `dsa` if given); returns the mean loss."
@@ -62,7 +71,7 @@ def train_epoch(net:nn.Module, opt:torch.optim.Optimizer, x:Tensor, y:Tensor, ba
         total += loss.detach() * len(idx)
     return (total / len(x)).item()
 
-# %% ../nbs/04_evaluate.ipynb #54b74074
+# %% ../nbs/04_evaluate.ipynb #6a4671e6
 def train_net(net:nn.Module, # the network to train (modified in place)
               syn, # `(x, y)` or a callable `syn(generator) -> (x, y)` called once per epoch
               epochs:int, # number of epochs E
@@ -73,27 +82,31 @@ def train_net(net:nn.Module, # the network to train (modified in place)
               dsa:Callable|None=None, # a `DSA` applied per sample to every training batch
               generator:torch.Generator|None=None, # shuffling and DSA randomness (default: seed 0)
               device=None, # where to train (default: the network's device)
-              callback:Callable|None=None # called as `callback(epoch, lr, loss)` after each epoch
+              callback:Callable|None=None, # called as `callback(epoch, lr, loss)` after each epoch
+              lr_schedule:Callable=lr_at, # `lr_schedule(epoch, epochs, lr) -> lr` (default: one ×0.1 drop at half)
+              augment:Callable|None=None, # any per-image augmentation `augment(x, generator=g)` (e.g. `DCAug`); not with `dsa`
              ) -> nn.Module:
-    "Train `net` on the synthetic set `syn` with SGD and a single ×0.1 learning-rate drop; return it."
+    "Train `net` on the synthetic set `syn` with SGD (by default a single ×0.1 learning-rate drop); return it."
     epochs, batch = check_int('epochs', epochs, min_value=1), check_int('batch', batch, min_value=1)
+    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
+    aug = augment if augment is not None else dsa
     device = torch.device(device) if device is not None else next(net.parameters()).device
     g = generator if generator is not None else make_generator(0)
     net.to(device).train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     data = None if callable(syn) else _fetch(syn, g, device)
     for ep in range(epochs):
-        cur = lr_at(ep, epochs, lr)
+        cur = lr_schedule(ep, epochs, lr)
         for pg in opt.param_groups: pg['lr'] = cur
         x, y = data if data is not None else _fetch(syn, g, device)
-        mean_loss = train_epoch(net, opt, x, y, batch, g, dsa)
+        mean_loss = train_epoch(net, opt, x, y, batch, g, aug)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f'training loss is {mean_loss} at epoch {ep} (lr {cur:g}); '
                                      'check the synthetic set and the learning rate')
         if callback is not None: callback(ep, cur, mean_loss)
     return net
 
-# %% ../nbs/04_evaluate.ipynb #c9789d8a
+# %% ../nbs/04_evaluate.ipynb #09e6e516
 @torch.no_grad()
 def test_net(net:nn.Module, # a trained network
              x:torch.Tensor, # test images (N, C, H, W), normalised like the training data
@@ -112,7 +125,7 @@ def test_net(net:nn.Module, # a trained network
     finally: net.train(was_training)
     return correct.item() / len(x)
 
-# %% ../nbs/04_evaluate.ipynb #10ac3d5b
+# %% ../nbs/04_evaluate.ipynb #062004ca
 @dataclass
 class EvalResult:
     "Test accuracies (%) of networks trained on synthetic sets, with their mean ± std."
@@ -132,7 +145,7 @@ class EvalResult:
         runs = nets(self.n) if self.n_sets == 1 else f'{self.n_sets} sets × {nets(self.n // self.n_sets)}'
         return f'{self.mean:.1f} ± {self.std:.1f} ({self.net}, {runs}, {self.epochs} epochs)'
 
-# %% ../nbs/04_evaluate.ipynb #3c04df1d
+# %% ../nbs/04_evaluate.ipynb #377ab428
 def _as_dsa(dsa, info):
     "`None`, a `DSA`, a strategy string or `True` (the dataset's default strategy) -> a `DSA` or `None`."
     if dsa is None or dsa is False: return None
@@ -153,7 +166,7 @@ def _check_syn(syn, test, generator):
     elif y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f'synthetic labels must lie in [0, {n_classes}); got {y.min().item()} … {y.max().item()}')
 
-# %% ../nbs/04_evaluate.ipynb #73bce547
+# %% ../nbs/04_evaluate.ipynb #9f2072eb
 def standardize_batch(x:Tensor) -> Tensor:
     "`(x - mean) / std` with one scalar mean and std over the whole batch (HaBa's `utils.epoch`)."
     return (x - x.mean()) / x.std()
@@ -165,7 +178,7 @@ class _Standardized:
         x = standardize_batch(x)
         return x if self.dsa is None else self.dsa(x, generator=generator) if seed is None else self.dsa(x, seed=seed)
 
-# %% ../nbs/04_evaluate.ipynb #43b8074a
+# %% ../nbs/04_evaluate.ipynb #6c4fa22f
 def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     test, # the real test data (`RealData`, normalised like `syn`)
                     net:str='ConvNet', # architecture name in `NETS`
@@ -177,9 +190,10 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     seed:int=0, # base seed of the networks and their training
                     device=None, # default: `default_device()`
                     net_kw:dict|None=None, # extra `get_net` arguments, e.g. `{'width': 64}`
+                    augment:Callable|None=None, # another per-image training augmentation, e.g. `DCAug` (not with `dsa`)
                     batch_standardize:bool=False, # standardise every train and test batch before DSA (HaBa's protocol)
                     progress:bool=False, # a progress bar over the networks
-                    **train_kw # further `train_net` arguments (`momentum`, `weight_decay`)
+                    **train_kw # further `train_net` arguments (`momentum`, `weight_decay`, `lr_schedule`)
                    ) -> EvalResult:
     "Train `n_nets` fresh networks on `syn` and report their test accuracies on `test`."
     n_nets, epochs = check_int('n_nets', n_nets, min_value=1), check_int('epochs', epochs, min_value=1)
@@ -187,6 +201,7 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     device, info = default_device(device), test.info
     _check_syn(syn, test, make_generator(derive_seed(seed, 'check')))
     dsa, x_test, y_test = _as_dsa(dsa, info), test.x.to(device), test.y.to(device)
+    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
     if batch_standardize:
         dsa = _Standardized(dsa)
         x_test = torch.cat([standardize_batch(c) for c in x_test.split(check_int('batch', batch, min_value=1))])
@@ -194,12 +209,12 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     for i in tqdm(range(n_nets), desc=f'evaluate {net}', disable=not progress, leave=False):
         m = get_net(net, info.channels, info.n_classes, info.im_size, seed=derive_seed(seed, 'net', i), device=device,
                     **(net_kw or {}))
-        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, device=device,
+        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, augment=augment, device=device,
                   generator=make_generator(derive_seed(seed, 'train', i)), **train_kw)
         accs.append(100 * test_net(m, x_test, y_test, batch))
     return EvalResult(accs, net, epochs)
 
-# %% ../nbs/04_evaluate.ipynb #2b761457
+# %% ../nbs/04_evaluate.ipynb #0acf36a1
 def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
                   test, # the real test data
                   seed:int=0, # base seed; set `s` uses `derive_seed(seed, 'set', s)`
@@ -210,7 +225,7 @@ def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable
     res = [evaluate_synset(s, test, seed=derive_seed(seed, 'set', i), **kw) for i, s in enumerate(syns)]
     return EvalResult([a for r in res for a in r.accs], res[0].net, res[0].epochs, n_sets=len(res))
 
-# %% ../nbs/04_evaluate.ipynb #558b8629
+# %% ../nbs/04_evaluate.ipynb #c3a03098
 def eval_cross_arch(syn, # `(x, y)` or a callable
                     test, # the real test data
                     nets:Sequence[str]=('ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'ResNet18'), # architectures
