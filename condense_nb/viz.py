@@ -26,22 +26,26 @@ def _per_channel(v, name:str, c:int) -> Tensor:
     if t.numel() not in (1, c): raise ValueError(f'{name} has {t.numel()} values but the images have {c} channels')
     return t.expand(c).reshape(c, 1, 1)
 
-def to_display(x:Tensor, # images (N, C, H, W) or one image (C, H, W), as stored
-               mean=None, # normalisation mean (number or per channel); None if not normalised
-               std=None, # normalisation std (number or per channel); None if not normalised
-               zca=None # object with `.inverse(x)` if the images are ZCA-whitened
-              ) -> Tensor:
-    "Undo ZCA (first), then normalisation, and clamp to [0, 1] on the CPU."
+def _display_values(x:Tensor, mean=None, std=None, zca=None) -> Tensor:
+    "`to_display` before the clamp: pixel values that may lie outside [0, 1]."
     x = torch.as_tensor(x)
-    if x.ndim not in (3, 4): raise ValueError(f'expected images (N, C, H, W) or (C, H, W), got shape {tuple(x.shape)}')
+    if x.ndim not in (3, 4):
+        raise ValueError(f'expected images (N, C, H, W) or (C, H, W), got shape {tuple(x.shape)}')
     single = x.ndim == 3
     x = x.detach().float()[None] if single else x.detach().float()
     if zca is not None: x = zca.inverse(x)
     x = x.cpu()
     if std is not None: x = x * _per_channel(std, 'std', x.shape[1])
     if mean is not None: x = x + _per_channel(mean, 'mean', x.shape[1])
-    x = x.clamp(0, 1)
     return x[0] if single else x
+
+def to_display(x:Tensor, # images (N, C, H, W) or one image (C, H, W), as stored
+               mean=None, # normalisation mean (number or per channel); None if not normalised
+               std=None, # normalisation std (number or per channel); None if not normalised
+               zca=None # object with `.inverse(x)` if the images are ZCA-whitened
+              ) -> Tensor:
+    "Undo ZCA (first), then normalisation, and clamp to [0, 1] on the CPU."
+    return _display_values(x, mean, std, zca).clamp(0, 1)
 
 # %% ../nbs/08_viz.ipynb #2ca92bb5
 def _tile(x:Tensor, ncol:int, pad:int=2, pad_value:float=1.) -> Tensor:
@@ -57,13 +61,21 @@ def _tile(x:Tensor, ncol:int, pad:int=2, pad_value:float=1.) -> Tensor:
 def _by_class(x:Tensor, y:Tensor, nrow:int|None):
     "Images arranged one class per row (blank-padded to `nrow`), and the classes in row order."
     y = torch.as_tensor(y).cpu()
-    if y.ndim != 1 or len(y) != len(x): raise ValueError(f'y must be (N,) labels for {len(x)} images, got shape {tuple(y.shape)}')
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f'y must be (N,) labels for {len(x)} images, got shape {tuple(y.shape)}')
     classes = torch.unique(y).tolist()
     rows = [torch.nonzero(y == c)[:, 0] for c in classes]
     ncol = max(len(r) for r in rows) if nrow is None else check_int('nrow', nrow, min_value=1)
     blank = x.new_ones(x.shape[1:])
     slots = [x[r[j]] if j < len(r) else blank for r in rows for j in range(ncol)]
     return torch.stack(slots), ncol, classes
+
+def _mapping_note(mean, std, zca, low:float, high:float) -> str:
+    "One caption line: how stored values became colours, and the share of pixel values clipped at 0 and at 1."
+    steps = ['ZCA inverted'] if zca is not None else []
+    if mean is not None or std is not None: steps.append('denormalised (x·std + mean)')
+    how = ', then '.join(steps) if steps else 'stored values shown as they are'
+    return f'colours: {how}, clipped to [0, 1]; {100 * low:.1f}% of pixel values clipped at 0, {100 * high:.1f}% at 1'
 
 def _new_axes(figsize):
     "A figure and axes that pyplot does not keep (so notebooks show it once, loops do not leak)."
@@ -80,12 +92,15 @@ def show_grid(x:Tensor, # images (N, C, H, W), as stored (normalised, maybe whit
               ax=None, # draw into these axes instead of a new figure
               title:str|None=None,
               figsize:tuple|None=None, # default: about 0.5 inch per image
-              pad:int=2 # pixels between images
+              pad:int=2, # pixels between images
+              caption:bool=False # say under the grid how values were mapped to colours and how many were clipped
              ):
     "Show images as a grid (one row per class when `y` is given); returns the matplotlib figure."
-    x = to_display(x, mean, std, zca)
+    x = _display_values(x, mean, std, zca)
     if x.ndim != 4 or len(x) == 0 or x.shape[1] not in (1, 3):
         raise ValueError(f'expected a non-empty (N, 1 or 3, H, W) batch, got shape {tuple(x.shape)}')
+    low, high = (x < 0).float().mean().item(), (x > 1).float().mean().item()
+    x = x.clamp(0, 1)
     if y is not None: x, ncol, classes = _by_class(x, y, nrow)
     else: ncol = check_int('nrow', nrow, min_value=1) if nrow is not None else math.ceil(math.sqrt(len(x)))
     ncol = min(ncol, len(x))
@@ -104,19 +119,38 @@ def show_grid(x:Tensor, # images (N, C, H, W), as stored (normalised, maybe whit
     else: ax.set_yticks([])
     for s in ax.spines.values(): s.set_visible(False)
     if title: ax.set_title(title)
+    if caption: ax.set_xlabel(_mapping_note(mean, std, zca, low, high), fontsize='small')
     return ax.figure
 
 # %% ../nbs/08_viz.ipynb #ad9b8727
+def _meta_title(meta:Mapping, ipc:int|None=None) -> str:
+    "'method on dataset, ipc N' from a synthetic set's metadata."
+    ipc = ipc if ipc is not None else (meta.get('config') or {}).get('ipc')
+    return f"{meta.get('method', '?')} on {meta.get('dataset', '?')}" + (f', ipc {ipc}' if ipc else '')
+
+def _save_figure(x:Tensor, y:Tensor|None=None, meta:Mapping|None=None, caption:bool=True, **kw):
+    "The figure `save_grid` writes: `show_grid` with a title, class names from `meta` and the mapping caption."
+    if meta:
+        kw.setdefault('title', _meta_title(meta))
+        if meta.get('class_names') is not None: kw.setdefault('class_names', meta['class_names'])
+    if not kw.get('title'):
+        n_cls = len(torch.unique(torch.as_tensor(y))) if y is not None else 0
+        kw['title'] = f'{len(x)} images' + (f', {n_cls} classes' if n_cls else '')
+    return show_grid(x, y, caption=caption, **kw)
+
 def save_grid(path, # destination, must end in .png
               x:Tensor, # images (N, C, H, W)
               y:Tensor|None=None, # labels (N,)
               dpi:int=100,
-              **kw # passed to `show_grid`
+              meta:Mapping|None=None, # a set's metadata (`SynSet.meta`): default title and `class_names`
+              caption:bool=True, # a line under the grid: colour mapping and share of clipped pixel values
+              **kw # passed to `show_grid` (mean, std, zca, title, class_names, nrow, ...)
              ) -> Path:
-    "Write `show_grid(x, y, **kw)` to the PNG file `path` atomically; returns the path."
+    "Write `show_grid(x, y, **kw)` with a title and a colour-mapping caption to the PNG file `path` atomically."
     path = Path(path)
-    if path.suffix.lower() != '.png': raise ValueError(f'save_grid writes PNG files; expected a path ending in .png, got {str(path)!r}')
-    fig = show_grid(x, y, **kw)
+    if path.suffix.lower() != '.png':
+        raise ValueError(f'save_grid writes PNG files; expected a path ending in .png, got {str(path)!r}')
+    fig = _save_figure(x, y, meta, caption, **kw)
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=dpi, bbox_inches='tight')
     return path
 
@@ -139,11 +173,13 @@ def plot_history(history, # dict (or object) with lists 'it', 'loss' and optiona
     ax.set_xlabel('iteration'); ax.set_ylabel('loss', color='C0')
     e_it, acc, sd = _field(history, 'eval_it'), _field(history, 'eval_acc'), _field(history, 'eval_std')
     if e_it and acc:
-        if len(e_it) != len(acc): raise ValueError(f"history 'eval_it' has {len(e_it)} entries but 'eval_acc' has {len(acc)}")
+        if len(e_it) != len(acc):
+            raise ValueError(f"history 'eval_it' has {len(e_it)} entries but 'eval_acc' has {len(acc)}")
         ax2 = ax.twinx()
         ax2.plot(e_it, acc, 'o-', color='C1', ms=4)
         if sd is not None:
-            if len(sd) != len(acc): raise ValueError(f"history 'eval_std' has {len(sd)} entries but 'eval_acc' has {len(acc)}")
+            if len(sd) != len(acc):
+                raise ValueError(f"history 'eval_std' has {len(sd)} entries but 'eval_acc' has {len(acc)}")
             ax2.fill_between(e_it, np.subtract(acc, sd), np.add(acc, sd), color='C1', alpha=0.2, lw=0)
         ax2.set_ylabel('test accuracy (%)', color='C1')
     if title: ax.set_title(title)
@@ -164,9 +200,7 @@ def show_synset(synset:SynSet, # e.g. from `load_synset`
                ):
     "`show_grid` of a synthetic set, one row per class, using the normalisation stored in its metadata."
     kw = _synset_kw(synset, kw)
-    if 'title' not in kw:
-        m = synset.meta
-        kw['title'] = f"{m.get('method', '?')} on {m.get('dataset', '?')}" + (f', ipc {synset.ipc}' if synset.ipc else '')
+    if 'title' not in kw: kw['title'] = _meta_title(synset.meta, synset.ipc)
     return show_grid(synset.images, synset.labels, **kw)
 
 # %% ../nbs/08_viz.ipynb #c04949bb
@@ -195,7 +229,8 @@ def explore(synset_or_path, # a SynSet, or a path to load with `load_synset`
     classes = torch.unique(y).tolist()
     members = {c: torch.nonzero(y == c)[:, 0].tolist() for c in classes}
     zoom = check_int('zoom', zoom, min_value=1) if zoom is not None else max(1, 160 // x.shape[2])
-    cls = W.Dropdown(options=[(str(names[c]) if names is not None else f'class {c}', c) for c in classes], description='class')
+    options = [(str(names[c]) if names is not None else f'class {c}', c) for c in classes]
+    cls = W.Dropdown(options=options, description='class')
     idx = W.IntSlider(0, min=0, max=len(members[classes[0]]) - 1, description='image')
     zm = W.IntSlider(zoom, min=1, max=max(zoom, 32), description='zoom')
     img, info = W.Image(format='png'), W.HTML()

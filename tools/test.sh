@@ -6,17 +6,19 @@ cd "$(dirname "$0")/.."
 # torch threads spin (measured: one notebook 13 s alone vs 138 s with 2 threads each on a loaded box)
 export PATH="$PWD/venv/bin:$PATH" PYTHONHASHSEED=0 OMP_NUM_THREADS=1
 t0=$(date +%s)
-echo "== 1/6 nbdev_export leaves condense_nb/ unchanged"
+echo "== 1/7 nbdev_export leaves condense_nb/ unchanged"
 nbdev_export
 if [ -n "$(git status --porcelain -- condense_nb)" ]; then git status --porcelain -- condense_nb; git --no-pager diff --stat -- condense_nb; echo "FAIL: run nbdev_export and commit the generated modules"; exit 1; fi
-echo "== 2/6 nbdev_clean leaves nbs/ unchanged"
+echo "== 2/7 nbdev_clean leaves nbs/ unchanged"
 nbdev_clean
 if [ -n "$(git status --porcelain -- nbs)" ]; then git status --porcelain -- nbs; echo "FAIL: run nbdev_clean and commit the notebooks"; exit 1; fi
-echo "== 3/6 nbdev_test (literate notebooks; nbs/experiments has .notest)"
+echo "== 3/7 code lines fit the book's 120-character code column (_static/code_width.css)"
+python tools/check_code_width.py
+echo "== 4/7 nbdev_test (literate notebooks; nbs/experiments has .notest)"
 nbdev_test --n_workers 2 --timing
-echo "== 4/6 pytest"
+echo "== 5/7 pytest"
 python -m pytest -q -p no:cacheprovider tests
-echo "== 5/6 a wheel builds and carries every module and the console script"
+echo "== 6/7 a wheel builds and carries every module and the console script"
 whl=$(mktemp -d)
 python -m pip wheel --quiet --no-deps . -w "$whl" 2> >(grep -v '^WARNING: Location' >&2)
 python - "$whl" <<'PYEOF'
@@ -30,8 +32,11 @@ assert 'condense_nb = condense_nb.cli:main' in w.read(ep).decode(), 'console scr
 print(f'wheel ok: {len(mods)} modules + console script')
 PYEOF
 rm -rf "$whl"
-echo "== 6/6 jupyter-book build"
+echo "== 7/7 jupyter-book build"
 jupyter-book build . -W -n --keep-going
 # figures must reach the pages (an Agg backend in the kernel silently drops them)
 grep -q '_images/' _build/html/nbs/03_augment.html || { echo "FAIL: no figures in the built book"; exit 1; }
+# every chapter page carries a Colab launch button, and no nbdev directive line reaches a page
+for p in _build/html/nbs/[0-9]*.html; do grep -q 'colab.research.google.com/github/' "$p" || { echo "FAIL: no Colab button in $p"; exit 1; }; done
+! grep -l '#| \?\(export\|default_exp\|hide\)' _build/html/nbs/*.html || { echo "FAIL: nbdev directives shown in the pages above"; exit 1; }
 echo "== all checks passed in $(( $(date +%s) - t0 )) s"
