@@ -117,7 +117,7 @@ def _show(a) -> None:
     print('tensors:', {k: tuple(v.shape) for k, v in s.tensors.items()})
     if a.png:
         n = s.meta.get('normalize') or {}
-        save_grid(a.png, s.images, s.labels, mean=n.get('mean'), std=n.get('std'))
+        save_grid(a.png, s.images, s.labels, mean=n.get('mean'), std=n.get('std'), meta=s.meta)
         print(f'wrote {a.png}')
 
 def _methods(a) -> None:

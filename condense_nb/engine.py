@@ -487,6 +487,8 @@ class Method:
     zca: bool = False # condense and evaluate on ZCA-whitened data (MTT, HaBa on CIFAR)
     cases: Callable[[str, int], dict]|None = None # `cases(dataset, ipc)` -> overrides of the fields above for that case
     smoke: dict = field(default_factory=dict) # overrides for a smoke run (tiny settings on a CPU), same keys as `cases`
+    eval_protocol: Callable[[str, str], dict]|None = None # `(dataset, eval_net)` -> evaluation overrides (JSON): epochs,
+                                                          # dsa, augment (a DC-aug strategy), lr_milestones, lr_gamma
     source: str = '' # where the defaults come from
 
     def settings(self, dataset:str|None=None, ipc:int|None=None, smoke:bool=False, **overrides) -> dict:

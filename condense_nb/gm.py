@@ -15,7 +15,7 @@ from .core import *
 from .data import ClassSampler
 from .nets import get_net
 from .augment import DSA, DCAug, dc_aug_strategy
-from .engine import Objective, OBJECTIVES, Method, register_method, seed_from
+from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
 
 # %% auto #0
@@ -264,3 +264,11 @@ def dc_eval_protocol(dataset:str, # dataset name, e.g. 'mnist'
     strategy = dc_aug_strategy(dataset, net)
     aug = DCAug(strategy) if strategy != 'none' else None
     return dict(epochs=1000 if aug is not None else 300, augment=aug)
+
+# %% ../nbs/10_gradient_matching.ipynb #bcce50c8
+def _dc_protocol(dataset:str, net:str) -> dict:
+    "DC's evaluation as JSON for a saved set's protocol: the DC-aug strategy by name, and the epochs."
+    p = dc_eval_protocol(dataset, net)
+    return dict(epochs=p['epochs'], augment='_'.join(p['augment'].ops) if p['augment'] is not None else None)
+
+METHODS['dc'].eval_protocol = _dc_protocol

@@ -12,7 +12,7 @@ from torch import nn, Tensor
 
 from .core import *
 from .data import ClassSampler
-from .engine import Parameterization, PARAMS, Method, register_method, seed_from, class_means
+from .engine import Parameterization, PARAMS, METHODS, Method, register_method, seed_from, class_means
 from .dm import DM, batch_coupled
 from .evaluate import multistep_lr
 
@@ -251,6 +251,9 @@ def kfs_eval_protocol(epochs:int=200, # paper: 200
     "KFS's evaluation (appendix A) as `evaluate_synset` arguments: ×0.2 at ⌊2E/3⌋ and ⌊5E/6⌋ (133, 166 of 200); DSA ours."
     epochs = check_int('epochs', epochs, min_value=1)
     return dict(epochs=epochs, lr=0.01, batch=256, lr_schedule=multistep_lr((2 * epochs // 3, 5 * epochs // 6), 0.2), dsa=True)
+
+# %% ../nbs/13_kfs.ipynb #7c43dd35
+METHODS['kfs'].eval_protocol = lambda dataset, net: dict(epochs=200, dsa=True, lr_milestones=[133, 166], lr_gamma=0.2)
 
 # %% ../nbs/13_kfs.ipynb #9d2e277f
 @torch.no_grad()

@@ -14,8 +14,8 @@ import condense_nb
 from .core import *
 from .data import load_dataset, load_custom, RealData, ClassSampler, ZCA, zca_whiten
 from .nets import NETS, get_net
-from .augment import DSA, dsa_strategy_for
-from .evaluate import evaluate_synset, EvalResult
+from .augment import DSA, DCAug, dsa_strategy_for
+from .evaluate import evaluate_synset, EvalResult, multistep_lr
 from .coreset import select_coreset
 from .storage import SynSet, save_synset, load_synset, make_meta, SynSetError
 from .engine import METHODS, PARAMS, Parameterization, Objective, condense
@@ -149,14 +149,19 @@ def eval_protocol(settings:dict, # resolved method settings
                   param:Parameterization|None=None, # adds its `eval_settings()` (e.g. HaBa's batch standardisation)
                   net:str='ConvNet', n_nets:int=5, epochs:int|None=None, dsa:bool|None=None, seed:int=0,
                   net_kw:dict|None=None, test_first:int|None=None, # evaluate on the first `test_first` test images (smoke)
+                  method:str|None=None, # adds the method's own protocol (`Method.eval_protocol`: DC-aug, KFS's schedule)
                  ) -> dict:
     "The evaluation protocol of a condensed set, as plain JSON (stored in the set file)."
     NETS[net]
-    use_dsa = settings['dsa'] if dsa is None else bool(dsa)
+    own = dict(METHODS[method].eval_protocol(dataset, net)) if method and METHODS[method].eval_protocol else {}
+    bad = set(own) - {'epochs', 'dsa', 'augment', 'lr_milestones', 'lr_gamma', 'lr', 'batch'}
+    if bad: raise ValueError(f'method {method!r} declares unknown evaluation settings {sorted(bad)}')
+    use_dsa = (own.get('dsa', settings['dsa']) if dsa is None else bool(dsa)) and not own.get('augment')
     p = dict(net=net, net_kw=dict(net_kw or {}), n_nets=check_int('eval_nets', n_nets, min_value=1),
-             epochs=check_int('eval_epochs', settings['eval_epochs'] if epochs is None else epochs, min_value=1),
-             lr=0.01, batch=256, dsa=dsa_strategy_for(dataset) if use_dsa else None, seed=check_int('seed', seed, min_value=0),
-             train_kw={}, test_first=test_first)
+             epochs=check_int('eval_epochs', own.get('epochs', settings['eval_epochs']) if epochs is None else epochs, min_value=1),
+             lr=own.get('lr', 0.01), batch=own.get('batch', 256), dsa=dsa_strategy_for(dataset) if use_dsa else None,
+             seed=check_int('seed', seed, min_value=0), train_kw={}, test_first=test_first,
+             augment=own.get('augment'), lr_milestones=own.get('lr_milestones'), lr_gamma=own.get('lr_gamma', 0.1))
     extra = {**(param.eval_settings() if param is not None else {}), **(objective.eval_settings() if objective is not None else {})}
     for k in ('lr', 'batch', 'epochs', 'net_kw'):
         if k in extra: p[k] = extra.pop(k)
@@ -195,9 +200,9 @@ def save_condensed(path:str|Path, # destination `*.safetensors`
     save_synset(path, synset)
     if png:
         m = synset.meta
-        if m['zca']: x, mean, std = ZCA.from_state_dict(synset.group('zca')).inverse(synset.images), None, None
-        else: x, mean, std = synset.images, m['normalize']['mean'], m['normalize']['std']
-        save_grid(path.with_suffix('.png'), x, synset.labels, mean=mean, std=std)
+        if m['zca']: save_grid(path.with_suffix('.png'), synset.images, synset.labels, meta=m, zca=ZCA.from_state_dict(synset.group('zca')))
+        else: save_grid(path.with_suffix('.png'), synset.images, synset.labels, mean=m['normalize']['mean'],
+                        std=m['normalize']['std'], meta=m)
     return path
 
 # %% ../nbs/09_runner.ipynb #7cbf289b
@@ -213,7 +218,7 @@ class CondensedSet:
                 raise ValueError(f"{where} stores no evaluation protocol and its method {m['method']!r} is not registered; "
                                  'pass the evaluation settings explicitly')
             s = METHODS[m['method']].settings()
-            self.protocol = eval_protocol(s, m['dataset'], n_nets=5, seed=0)
+            self.protocol = eval_protocol(s, m['dataset'], n_nets=5, seed=0, method=m['method'])
             self.protocol_source = f"method {m['method']!r} defaults (the file predates stored protocols)"
 
     @classmethod
@@ -264,11 +269,15 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
     if test is None: test = cset.load_test(root)
     if p.get('test_first') is not None and len(test) > p['test_first']: test = test.subset(torch.arange(p['test_first']))
     strategy = p['dsa'] if dsa is None else (dsa_strategy_for(cset.meta['dataset']) if dsa else None)
+    extra = {}
+    if p.get('augment') and not dsa: extra['augment'] = DCAug(p['augment'])
+    if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
+    if extra.get('augment') is not None: strategy = None
     return evaluate_synset(cset.eval_data(), cset.prepare_test(test), net=net or p['net'],
                            n_nets=p['n_nets'] if n_nets is None else n_nets, epochs=p['epochs'] if epochs is None else epochs,
                            lr=p['lr'], batch=p['batch'], dsa=DSA(strategy) if strategy else None,
                            seed=p['seed'] if seed is None else seed, device=device,
-                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **p['train_kw'])
+                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra, **p['train_kw'])
 
 # %% ../nbs/09_runner.ipynb #b2cb4fb2
 def check_out(out:str|Path|None) -> Path|None:
@@ -330,12 +339,12 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     train, test = (train_raw, test_raw) if zca is None else zca_whiten(train_raw, test_raw, zca=zca)[:2]
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, seed=derive_seed(seed, 'eval'),
                      test_first=len(test_raw) if smoke else None)
-    eval_protocol(s, train.info.name, **eval_args)   # checks the evaluation arguments before condensing
+    eval_protocol(s, train.info.name, method=method, **eval_args)   # checks the evaluation arguments before condensing
     param, objective, hist, s = condense_method(ClassSampler(train, device), method, ipc, seed, s,
                                                 ckpt=out / 'checkpoint.pt' if out else None, cache_dir=cache_dir,
                                                 progress=progress, ckpt_every=ckpt_every)
     t_condense = time.perf_counter() - t0
-    protocol = eval_protocol(s, train.info.name, objective, param, **eval_args)
+    protocol = eval_protocol(s, train.info.name, objective, param, method=method, **eval_args)
     synset = condensed_synset(param, train_raw.info, method, _run_config(method, ipc, s, protocol, dataset=train.info.name),
                               seed, protocol, objective, zca, source)
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
@@ -419,7 +428,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
     train, test = (train_raw, test_raw) if zca is None else zca_whiten(train_raw, test_raw, zca=zca)[:2]
     real = ClassSampler(train, device)
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, test_first=len(test_raw) if smoke else None)
-    base = eval_protocol(s, train.info.name, **eval_args)
+    base = eval_protocol(s, train.info.name, method=method, **eval_args)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
                          n_train=len(train), n_test=len(test), smoke=smoke, data_source=source)
     rec_path = out / 'record.json'
@@ -440,7 +449,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, ckpt_every=ckpt_every)
         t_cond = time.perf_counter() - t0
-        protocol = eval_protocol(s, train.info.name, objective, param, seed=derive_seed(seed, 'eval'), **eval_args)
+        protocol = eval_protocol(s, train.info.name, objective, param, method=method, seed=derive_seed(seed, 'eval'), **eval_args)
         path = save_condensed(out / f'synset_seed{seed}.safetensors',
                               condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca, source))
         res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
