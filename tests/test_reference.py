@@ -149,14 +149,9 @@ def test_dsa_op_matches_official(tag, op, src):
 # -------------------------------------------------------------------------------------------------- DC (main.py)
 DC_T, DC_META = load_fixture('dc')
 
-_BN_REASON = ('BatchNorm statistics differ: official main.py measures them with ONE train-mode forward of the real batch '
-              'at the default momentum 0.1, on top of the running statistics (0/1 when fresh, then those left by the '
-              'inner-loop training on synthetic batches); ours (gm.freeze_bn) sets them to the exact statistics of the '
-              'real batch')
-
-
-@pytest.mark.parametrize('key', ['in', 'dsa', pytest.param('bn', marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                                                                         reason=_BN_REASON))])
+# 'bn': ConvNetBN; since GradientMatching(bn_stats='official') (the default) the BatchNorm statistics follow main.py
+# (one train-mode forward of the real batch at momentum 0.1 on top of the running statistics), and this case passes.
+@pytest.mark.parametrize('key', ['in', 'dsa', 'bn'])
 def test_dc_outer_iteration_matches_official_main(key):
     """One outer iteration of official main.py (ipc 2, outer_loop 3, inner_loop 2, lr_img 0.1, lr_net 0.01): the
     matching losses and the synthetic images after it, from the same initial images, network and real batches.
