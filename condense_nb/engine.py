@@ -81,7 +81,8 @@ class Parameterization(Hooks, nn.Module):
         return self(generator)
 
     def synset_tensors(self, generator:torch.Generator|int=0) -> dict[str, Tensor]:
-        "Tensors to store: one evaluation render as `images`/`labels` plus every parameter and buffer as `param.<name>`."
+        ("Tensors to store: one evaluation render as `images`/`labels` plus every parameter and buffer as "
+         "`param.<name>`.")
         if not isinstance(generator, torch.Generator): generator = make_generator(generator)
         with torch.no_grad(): x, y = self.render_eval(generator)
         out = {'images': x.detach(), 'labels': y.detach()}
@@ -95,7 +96,8 @@ class Parameterization(Hooks, nn.Module):
     @classmethod
     def from_synset(cls, tensors:dict, meta:dict) -> 'Parameterization':
         "Rebuild the parameterization stored in a set file (needed by stochastic sets); default: not supported."
-        raise NotImplementedError(f'{cls.__name__} cannot be rebuilt from a set file; evaluate its stored images instead')
+        raise NotImplementedError(f'{cls.__name__} cannot be rebuilt from a set file; '
+                                  'evaluate its stored images instead')
 
 # %% ../nbs/07_engine.ipynb #975fd90f
 PARAMS = Registry('parameterization')
@@ -116,7 +118,8 @@ class PixelParam(Parameterization):
         "`ipc` images per class from random real images (`'real'`) or standard Gaussian noise (`'noise'`)."
         check_int('ipc', ipc, min_value=1)
         check_choice('init', init, ['real', 'noise'])
-        if not isinstance(generator, torch.Generator): generator = make_generator(check_int('seed', generator, min_value=0))
+        if not isinstance(generator, torch.Generator):
+            generator = make_generator(check_int('seed', generator, min_value=0))
         x, y = real.init_synthetic(ipc, generator)
         if init == 'noise':
             x = torch.randn(x.shape, generator=generator, device='cpu').to(x.device)
@@ -175,21 +178,24 @@ def class_means(x:Tensor, y:Tensor, n_classes:int) -> Tensor:
     "Per-class mean of the rows of `x` (flattened), shape `(n_classes, D)`; every class must be present."
     x = x.flatten(1)
     counts = torch.bincount(y, minlength=n_classes)
-    if (counts == 0).any(): raise ValueError(f'classes without samples: {torch.nonzero(counts == 0).flatten().tolist()}')
+    if (counts == 0).any():
+        raise ValueError(f'classes without samples: {torch.nonzero(counts == 0).flatten().tolist()}')
     sums = torch.zeros(n_classes, x.shape[1], dtype=x.dtype, device=x.device).index_add_(0, y, x)
     return sums / counts[:, None].to(x.dtype)
 
 # %% ../nbs/07_engine.ipynb #1be82436
 @OBJECTIVES.register('pixel_mmd')
 class PixelMMD(Objective):
-    "Linear-kernel MMD in pixel space: squared distance of real and synthetic class means, summed over classes (DM supp. §2.2)."
+    ("Linear-kernel MMD in pixel space: squared distance of real and synthetic class means, summed over classes "
+     "(DM supp. §2.2).")
     def __init__(self, batch_real:int|None=256): # real images per class and iteration; None: the whole class
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
 
     def loss(self, x_syn, y_syn, real, generator):
         m_syn = class_means(x_syn, y_syn, real.n_classes)
-        m_real = torch.stack([real.sample(c, self._n(real, c), generator).flatten(1).mean(0) for c in range(real.n_classes)])
+        m_real = torch.stack([real.sample(c, self._n(real, c), generator).flatten(1).mean(0)
+                              for c in range(real.n_classes)])
         return ((m_real - m_syn) ** 2).sum()
 
     def _n(self, real, c):
@@ -235,7 +241,8 @@ def data_identity(real:ClassSampler) -> dict:
     idx = torch.linspace(0, len(real.y) - 1, min(512, len(real.y))).long().to(real.x.device)
     h = hashlib.sha256(real.y.cpu().numpy().tobytes())
     h.update(real.x[idx].detach().float().cpu().contiguous().numpy().tobytes())
-    return dict(dataset=real.info.name, counts=list(real.counts), shape=list(real.x.shape[1:]), sha256=h.hexdigest()[:16])
+    return dict(dataset=real.info.name, counts=list(real.counts), shape=list(real.x.shape[1:]),
+                sha256=h.hexdigest()[:16])
 
 # %% ../nbs/07_engine.ipynb #7fb5b8ef
 class Run:
@@ -244,7 +251,8 @@ class Run:
                  callbacks:list):
         self.param, self.objective, self.real, self.iterations, self.seed = param, objective, real, iterations, seed
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        self.handlers = sorted([param, objective] + self.callbacks, key=lambda h: h.order)  # stable: param, objective first among equals
+        # stable: param, objective first among equals
+        self.handlers = sorted([param, objective] + self.callbacks, key=lambda h: h.order)
         self.opt, self.start, self.it, self.done, self.generator, self.loss = None, 0, 0, 0, None, None
         self.hist = History()
         self.fingerprint, self.ckpt, self.ckpt_it, self.cache_dir, self._t0 = {}, None, None, None, None
@@ -284,11 +292,14 @@ class Run:
 
     def load_state_dict(self, state:dict, path='checkpoint') -> None:
         "Restore a checkpoint written by `state_dict` (checked against this run's fingerprint first)."
-        if not isinstance(state, dict): raise ValueError(f'{path} holds a {type(state).__name__}, not a condense_nb checkpoint')
-        missing = [k for k in ('it', 'fingerprint', 'param', 'objective', 'history', 'optimizers', 'callbacks') if k not in state]
+        if not isinstance(state, dict):
+            raise ValueError(f'{path} holds a {type(state).__name__}, not a condense_nb checkpoint')
+        missing = [k for k in ('it', 'fingerprint', 'param', 'objective', 'history', 'optimizers', 'callbacks')
+                   if k not in state]
         if missing: raise ValueError(f'{path} is not a condense_nb checkpoint of this version: it lacks {missing}')
         old = state['fingerprint']
-        diff = [f'{k}: {old.get(k)!r} -> {self.fingerprint[k]!r}' for k in self.fingerprint if old.get(k) != self.fingerprint[k]]
+        diff = [f'{k}: {old.get(k)!r} -> {self.fingerprint[k]!r}' for k in self.fingerprint
+                if old.get(k) != self.fingerprint[k]]
         if diff: raise ValueError(f'{path} was written with a different configuration ({"; ".join(diff)}); resume with '
                                   f'the same settings, or remove {path} to start over')
         if state['it'] > self.iterations:
@@ -298,13 +309,15 @@ class Run:
             for k, o in self.optimizers().items(): o.load_state_dict(state['optimizers'][k])
             for c in self.callbacks: c.load_state_dict(state['callbacks'].get(type(c).__name__, {}))
         except (RuntimeError, KeyError, ValueError) as e:
-            raise ValueError(f'{path} does not fit this run ({str(e).splitlines()[0]}); remove it to start over') from None
+            raise ValueError(f'{path} does not fit this run ({str(e).splitlines()[0]}); '
+                             'remove it to start over') from None
         self.start = self.done = int(state['it'])
         self.hist = History(**state['history'])
 
 # %% ../nbs/07_engine.ipynb #575fe4e7
 class NonFiniteStop(Callback):
-    "Stop with `NonFiniteLossError` when the loss or a learnable tensor becomes NaN/inf, naming the last good checkpoint."
+    ("Stop with `NonFiniteLossError` when the loss or a learnable tensor becomes NaN/inf, naming the last good "
+     "checkpoint.")
     order = 100
     def before_fit(self, run):
         self.names = {id(p): f'param.{n}' for n, p in run.param.named_parameters()}
@@ -319,19 +332,22 @@ class NonFiniteStop(Callback):
             raise NonFiniteLossError(f'non-finite loss ({run.loss.item()}) at iteration {run.it}; stopped (a smaller '
                                      'lr_img often helps).' + self._where(run))
     def after_step(self, run):
-        bad = [self.names.get(id(p), '?') for g in run.opt.param_groups for p in g['params'] if not _is_finite(p.detach())]
+        bad = [self.names.get(id(p), '?') for g in run.opt.param_groups for p in g['params']
+               if not _is_finite(p.detach())]
         if bad: raise NonFiniteLossError(f'learnable tensors {bad} became non-finite at iteration {run.it}; stopped '
                                          '(a smaller lr_img often helps).' + self._where(run))
 
 class Checkpointer(Callback):
     "Resume from `path` if it exists; write an atomic checkpoint every `every` iterations and at the end."
     order = -100
-    def __init__(self, path, every:int=100): self.path, self.every = Path(path), check_int('ckpt_every', every, min_value=1)
+    def __init__(self, path, every:int=100):
+        self.path, self.every = Path(path), check_int('ckpt_every', every, min_value=1)
     def before_fit(self, run):
         run.ckpt = self.path
         if not self.path.exists(): return
         if self.path.is_dir(): raise ValueError(f'checkpoint path {self.path} is a folder, expected a file')
-        if self.path.stat().st_size == 0: raise ValueError(f'checkpoint {self.path} is empty (0 bytes); remove it to start over')
+        if self.path.stat().st_size == 0:
+            raise ValueError(f'checkpoint {self.path} is empty (0 bytes); remove it to start over')
         try: state = torch.load(self.path, map_location=run.real.x.device, weights_only=True)
         except Exception as e:
             raise ValueError(f'cannot read checkpoint {self.path} ({type(e).__name__}: truncated, or not written by '
@@ -350,7 +366,8 @@ class Checkpointer(Callback):
 class Evaluator(Callback):
     "Record `eval_fn(param)` every `every` iterations (0: never during the run) and after the last one."
     order = -200
-    def __init__(self, eval_fn:Callable, every:int=0): self.eval_fn, self.every = eval_fn, check_int('eval_every', every, min_value=0)
+    def __init__(self, eval_fn:Callable, every:int=0):
+        self.eval_fn, self.every = eval_fn, check_int('eval_every', every, min_value=0)
     def record(self, run, it):
         res = self.eval_fn(run.param)
         run.hist.eval_it.append(it); run.hist.eval_acc.append(float(getattr(res, 'mean', res)))
@@ -378,9 +395,10 @@ class FnCallback(Callback):
 LR_SCHEDULES = {'constant': lambda it, n: 1., 'linear': lambda it, n: (n - it) / n}
 
 class LRSchedule(Callback):
-    "Scale every optimiser group's initial lr by `fn(it, iterations)` before each iteration (`'linear'`, `'constant'` or a callable)."
+    ("Scale every optimiser group's initial lr by `fn(it, iterations)` before each iteration (`'linear'`, "
+     "`'constant'` or a callable).")
     order = -300
-    def __init__(self, fn:str|Callable='linear', which:str='all'): # which: 'all' optimisers of the run, or 'synset' only
+    def __init__(self, fn:str|Callable='linear', which:str='all'): # which: 'all' optimisers of the run or 'synset' only
         self.name = fn if isinstance(fn, str) else getattr(fn, '__name__', 'custom')
         self.fn = LR_SCHEDULES[check_choice('lr_schedule', fn, list(LR_SCHEDULES))] if isinstance(fn, str) else fn
         self.which = check_choice('which', which, ['all', 'synset'])
@@ -424,13 +442,13 @@ def condense(param:Parameterization, # renders the synthetic set
              seed:int=0, # base seed of every random draw of the run
              ckpt:str|Path|None=None, # checkpoint file; resumed from if it exists (a `Checkpointer`)
              ckpt_every:int=100, # iterations between checkpoints
-             eval_fn:Callable|None=None, # `eval_fn(param)` -> accuracy or an object with `.mean`/`.std` (an `Evaluator`)
+             eval_fn:Callable|None=None, # `eval_fn(param)` -> accuracy or object with `.mean`/`.std` (an `Evaluator`)
              eval_every:int=0, # iterations between evaluations (0: only at the end, if `eval_fn`)
              lr_schedule:str|Callable|None=None, # e.g. 'linear' (an `LRSchedule` over every optimiser of the run)
              callbacks:list|None=None, # further `Callback`s
              callback:Callable|None=None, # shorthand: `callback(it, loss, param)` after every iteration
              progress:bool=True, # show a progress bar
-             cache_dir:str|Path|None=None, # where objectives may cache reusable artefacts (`run.cache_dir`), e.g. MTT's experts
+             cache_dir:str|Path|None=None, # where objectives may cache artefacts (`run.cache_dir`), e.g. MTT's experts
             ) -> History:
     "Optimise `param` to minimise `objective` for `iterations` iterations, with checkpoint/resume and evaluation."
     iterations = check_int('iterations', iterations, min_value=0)
@@ -448,8 +466,10 @@ def condense(param:Parameterization, # renders the synthetic set
     run('setup')
     param.to(real.x.device); objective.to(real.x.device)
     _check_render(param, real, make_generator(derive_seed(seed, 'check')))
-    run.opt = make_optimizer(param.param_groups() + objective.param_groups(), optimizer, lr_img, momentum, **(optimizer_kw or {}))
-    schedule = None if lr_schedule is None else (lr_schedule if isinstance(lr_schedule, str) else getattr(lr_schedule, '__name__', 'custom'))
+    run.opt = make_optimizer(param.param_groups() + objective.param_groups(), optimizer, lr_img, momentum,
+                             **(optimizer_kw or {}))
+    schedule = None if lr_schedule is None else (lr_schedule if isinstance(lr_schedule, str)
+                                                  else getattr(lr_schedule, '__name__', 'custom'))
     run.fingerprint = _fingerprint(run, optimizer, lr_img, momentum, optimizer_kw, schedule)
     run('before_fit')
     run.tick()
@@ -487,7 +507,7 @@ class Method:
     zca: bool = False # condense and evaluate on ZCA-whitened data (MTT, HaBa on CIFAR)
     cases: Callable[[str, int], dict]|None = None # `cases(dataset, ipc)` -> overrides of the fields above for that case
     smoke: dict = field(default_factory=dict) # overrides for a smoke run (tiny settings on a CPU), same keys as `cases`
-    eval_protocol: Callable[[str, str], dict]|None = None # `(dataset, eval_net)` -> evaluation overrides (JSON): epochs,
+    eval_protocol: Callable[[str, str], dict]|None = None # `(dataset, eval_net)` -> eval overrides (JSON): epochs,
                                                           # dsa, augment (a DC-aug strategy), lr_milestones, lr_gamma
     source: str = '' # where the defaults come from
 
@@ -500,7 +520,8 @@ class Method:
                   self.smoke if smoke else {}, {k: v for k, v in overrides.items() if v is not None}]
         for layer in layers:
             bad = set(layer) - set(keys)
-            if bad: raise ValueError(f'unknown settings of method {self.name!r}: {sorted(bad)}; expected some of {list(keys)}')
+            if bad: raise ValueError(f'unknown settings of method {self.name!r}: {sorted(bad)}; '
+                                     f'expected some of {list(keys)}')
             for k, v in layer.items():
                 out[k] = dict(out[k], **v) if k.endswith('_kw') else v
         return out
@@ -514,4 +535,5 @@ def register_method(m:Method) -> Method:
 
 register_method(Method('pixel_mmd', PixelMMD, lr_img=0.1, momentum=0.5, iterations=200, init='real',
                        objective_kw={'batch_real': 256}, smoke=dict(objective_kw={'batch_real': 16}),
-                       source='DM supplementary §2.2 (linear-kernel MMD in pixel space); lr_img 0.1 chosen here (see text)'))
+                       source='DM supplementary §2.2 (linear-kernel MMD in pixel space); '
+                              'lr_img 0.1 chosen here (see text)'))

@@ -27,7 +27,8 @@ def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch
                    b:Tensor, # the same for the real batch
                    eps:float=1e-6, # added to the product of row norms, as in the official code
                   ) -> Tensor:
-    "Eq. 10: the sum over output nodes of `1 - cos(A_i, B_i)`; 0 for 1-D tensors (biases, norms), as in the official code."
+    ("Eq. 10: the sum over output nodes of `1 - cos(A_i, B_i)`; 0 for 1-D tensors (biases, norms), as in the "
+     "official code.")
     if a.shape != b.shape: raise ValueError(f'gradients of different shapes: {tuple(a.shape)} vs {tuple(b.shape)}')
     return _rows_distance(a[None], b[None], eps)
 
@@ -50,7 +51,8 @@ def match_distance(gw_syn:Sequence[Tensor], # gradients of the synthetic loss, o
     check_choice('metric', metric, METRICS)
     gw_syn, gw_real = list(gw_syn), list(gw_real)
     if len(gw_syn) != len(gw_real) or not gw_syn:
-        raise ValueError(f'need the same non-zero number of gradient tensors, got {len(gw_syn)} synthetic and {len(gw_real)} real')
+        raise ValueError(f'need the same non-zero number of gradient tensors, got {len(gw_syn)} synthetic and '
+                         f'{len(gw_real)} real')
     for a, b in zip(gw_syn, gw_real):
         if a.shape != b.shape: raise ValueError(f'gradients of different shapes: {tuple(a.shape)} vs {tuple(b.shape)}')
     if not batched: gw_syn, gw_real = [a[None] for a in gw_syn], [b[None] for b in gw_real]
@@ -80,15 +82,17 @@ _BN = nn.modules.batchnorm._BatchNorm
 @torch.no_grad()
 def freeze_bn(net:nn.Module, # a network, possibly with BatchNorm layers
               x_real:Tensor, # real images to update (or measure) the statistics on
-              exact:bool=False, # False: one training-mode pass (running stats move by `momentum`, official); True: set them to x_real's
+              exact:bool=False, # False: one train-mode pass (stats move by `momentum`, official); True: set to x_real's
              ) -> nn.Module:
-    "Update every BatchNorm layer's running statistics with `x_real` (official) or set them to its statistics, then freeze those layers."
+    ("Update every BatchNorm layer's running statistics with `x_real` (official) or set them to its statistics, "
+     "then freeze those layers.")
     bns = [m for m in net.modules() if isinstance(m, _BN)]
     if not bns: return net
     momenta = [m.momentum for m in bns]
     net.train()
     if exact:
-        for m in bns: m.reset_running_stats(); m.momentum = None  # cumulative average: one batch gives exactly its statistics
+        # cumulative average: one batch gives exactly its statistics
+        for m in bns: m.reset_running_stats(); m.momentum = None
     net(x_real)
     for m, mom in zip(bns, momenta): m.momentum = mom; m.eval()
     return net
@@ -184,9 +188,9 @@ class GradientMatching(Objective):
                  batch_real:int=256, # real images per class and matching step
                  batch_train:int=256, # minibatch of the network's training on the synthetic set
                  lr_net:float=0.01, # η_θ: SGD learning rate of the network (no momentum, as the official code)
-                 dsa_strategy:str|DSA|None=None, # siamese DSA for matching (and per-image DSA for the network's training)
+                 dsa_strategy:str|DSA|None=None, # siamese DSA for matching (and per-image DSA for network training)
                  bn_per_class:int=16, # real images per class for measuring BatchNorm statistics (official BNSizePC)
-                 bn_stats:str='official', # BatchNorm before matching: 'official' (one momentum-0.1 update) or 'exact' (set)
+                 bn_stats:str='official', # BN before matching: 'official' (one momentum-0.1 update) or 'exact' (set)
                  impl:str='auto', # matching implementation: 'loop', 'vmap' or 'auto' (loop on CPU, vmap elsewhere)
                  chunk_size:int|None=None, # classes per vmap chunk (bounds the memory of `impl='vmap'`)
                  net_kw:dict|None=None, # extra `get_net` arguments, e.g. {'width': 64}
@@ -222,7 +226,8 @@ class GradientMatching(Objective):
         "Σ_c D(∇θ L^{S_c}, ∇θ L^{T_c}) for `net` (BatchNorm statistics updated on real data and frozen first)."
         if any(isinstance(m, _BN) for m in net.modules()):
             n = [min(self.bn_per_class, k) for k in real.counts]
-            freeze_bn(net, torch.cat([real.sample(c, n[c], generator) for c in range(real.n_classes)]), self.bn_stats == 'exact')
+            freeze_bn(net, torch.cat([real.sample(c, n[c], generator) for c in range(real.n_classes)]),
+                      self.bn_stats == 'exact')
         batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa)
         impl = self.impl if self.impl != 'auto' else ('loop' if x_syn.device.type == 'cpu' else 'vmap')
         if impl == 'loop': return match_loss_loop(net, batches, self.metric)

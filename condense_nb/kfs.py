@@ -30,7 +30,8 @@ def _spec(kind:str, channels) -> tuple:
     check_choice('decoder', kind, list(DECODERS))
     n, k, p, _ = DECODERS[kind]
     cs = tuple(check_int('channels', int(c), min_value=1) for c in channels)
-    if len(cs) != n: raise ValueError(f'the {kind!r} decoder needs {n} channel sizes Cs[0..{n - 1}], got {list(channels)}')
+    if len(cs) != n:
+        raise ValueError(f'the {kind!r} decoder needs {n} channel sizes Cs[0..{n - 1}], got {list(channels)}')
     return n, k, p, cs
 
 def _init_(m:nn.Module, generator:torch.Generator) -> nn.Module:
@@ -41,7 +42,8 @@ def _init_(m:nn.Module, generator:torch.Generator) -> nn.Module:
             bound = 1 / math.sqrt(w.shape[1] * math.prod(w.shape[2:]))
             with torch.no_grad():
                 w.copy_((torch.rand(w.shape, generator=generator) * 2 - 1) * bound)
-                if layer.bias is not None: layer.bias.copy_((torch.rand(layer.bias.shape, generator=generator) * 2 - 1) * bound)
+                if layer.bias is not None:
+                    layer.bias.copy_((torch.rand(layer.bias.shape, generator=generator) * 2 - 1) * bound)
     return m
 
 def make_decoder(kind:str='low', # a key of `DECODERS`
@@ -49,11 +51,13 @@ def make_decoder(kind:str='low', # a key of `DECODERS`
                  out_channels:int=3, # image channels
                  generator:torch.Generator|int=0, # seeds the weights
                 ) -> nn.Sequential:
-    "The KFS decoder: `ConvTranspose2d` layers Cs[-1] → ... → Cs[0] → image channels, each doubling H and W, then a sigmoid."
+    ("The KFS decoder: `ConvTranspose2d` layers Cs[-1] → ... → Cs[0] → image channels, each doubling H and W, "
+     "then a sigmoid.")
     _, k, p, cs = _spec(kind, channels)
     chans = list(cs[::-1]) + [check_int('out_channels', out_channels, min_value=1)]
     layers = [nn.ConvTranspose2d(a, b, kernel_size=k, stride=2, padding=p) for a, b in zip(chans[:-1], chans[1:])]
-    g = generator if isinstance(generator, torch.Generator) else make_generator(check_int('seed', generator, min_value=0))
+    g = (generator if isinstance(generator, torch.Generator)
+         else make_generator(check_int('seed', generator, min_value=0)))
     return _init_(nn.Sequential(*layers, nn.Sigmoid()), g)
 
 def code_shape(kind:str, channels, im_size) -> tuple:
@@ -61,7 +65,8 @@ def code_shape(kind:str, channels, im_size) -> tuple:
     n, _, _, cs = _spec(kind, channels)
     h, w = (im_size, im_size) if isinstance(im_size, int) else tuple(im_size)
     f = 2 ** n
-    if h % f or w % f: raise ValueError(f'the {kind!r} decoder upsamples by {f}: image size {(h, w)} must be divisible by {f}')
+    if h % f or w % f:
+        raise ValueError(f'the {kind!r} decoder upsamples by {f}: image size {(h, w)} must be divisible by {f}')
     return (cs[-1], h // f, w // f)
 
 def n_params(m:nn.Module) -> int:
@@ -69,12 +74,15 @@ def n_params(m:nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/13_kfs.ipynb #b593706c
-def make_encoder(kind:str='low', channels=(6, 9, 12), in_channels:int=3, generator:torch.Generator|int=0) -> nn.Sequential:
+def make_encoder(kind:str='low', channels=(6, 9, 12), in_channels:int=3,
+                 generator:torch.Generator|int=0) -> nn.Sequential:
     "Mirror of `make_decoder` (our choice; the paper gives no encoder): `Conv2d` layers image → Cs[0] → ... → Cs[-1]."
     _, k, p, cs = _spec(kind, channels)
     chans = [check_int('in_channels', in_channels, min_value=1)] + list(cs)
-    g = generator if isinstance(generator, torch.Generator) else make_generator(check_int('seed', generator, min_value=0))
-    return _init_(nn.Sequential(*[nn.Conv2d(a, b, kernel_size=k, stride=2, padding=p) for a, b in zip(chans[:-1], chans[1:])]), g)
+    g = (generator if isinstance(generator, torch.Generator)
+         else make_generator(check_int('seed', generator, min_value=0)))
+    return _init_(nn.Sequential(*[nn.Conv2d(a, b, kernel_size=k, stride=2, padding=p)
+                                  for a, b in zip(chans[:-1], chans[1:])]), g)
 
 # %% ../nbs/13_kfs.ipynb #d8d69305
 @dataclass
@@ -88,7 +96,8 @@ class KFSBudget:
     target: float # the budget asked for, scalars per class
 
     @property
-    def per_class(self) -> float: return self.n_codes * self.code_params + self.n_decoders * self.decoder_params / self.n_classes
+    def per_class(self) -> float:
+        return self.n_codes * self.code_params + self.n_decoders * self.decoder_params / self.n_classes
     @property
     def over_param(self) -> float: return self.per_class / self.target - 1
     @property
@@ -106,7 +115,8 @@ def plan_codes(target:float, # budget in scalars per class, e.g. ipc * C * H * W
         raise ValueError(f'target must be a positive number of parameters per class, got {target!r}')
     code_params = check_int('code_params', code_params, min_value=1)
     decoder_params = check_int('decoder_params', decoder_params, min_value=0)
-    n_decoders, n_classes = check_int('n_decoders', n_decoders, min_value=1), check_int('n_classes', n_classes, min_value=1)
+    n_decoders, n_classes = (check_int('n_decoders', n_decoders, min_value=1),
+                             check_int('n_classes', n_classes, min_value=1))
     left = target - (n_decoders * decoder_params / n_classes if strict else 0)
     m = math.floor(left / code_params + 1e-9)
     if m < 1:
@@ -125,7 +135,8 @@ def pretrain_decoder(decoder:nn.Module, # trained in place
                     ) -> list[float]:
     "Auto-encode real images (MSE in [0, 1] pixels) with Adam; returns the loss per step."
     steps, batch = check_int('steps', steps, min_value=0), check_int('batch', batch, min_value=1)
-    g = generator if isinstance(generator, torch.Generator) else make_generator(check_int('seed', generator, min_value=0))
+    g = (generator if isinstance(generator, torch.Generator)
+         else make_generator(check_int('seed', generator, min_value=0)))
     opt = torch.optim.Adam(list(decoder.parameters()) + list(encoder.parameters()), lr=lr)
     losses, n = [], len(real.x)
     for _ in range(steps):
@@ -144,11 +155,12 @@ class KFSParam(Parameterization):
                  n_classes:int, # C
                  mean, std, # the dataset's per-channel statistics (decoded [0, 1] images are normalised with them)
                  lr_decoders:float=0.01, # Adam learning rate of the decoders (the codes take the engine's lr_img)
-                 sample_decoders:int|None=None, # ablation: decode with this many random decoders per `forward(generator)`
+                 sample_decoders:int|None=None, # ablation: use this many random decoders per `forward(generator)`
                  config:dict|None=None, # how it was built, for `meta()`
                 ):
         super().__init__()
-        if codes.ndim != 4: raise ValueError(f'codes must have shape (n_classes * M, c, h, w), got {tuple(codes.shape)}')
+        if codes.ndim != 4:
+            raise ValueError(f'codes must have shape (n_classes * M, c, h, w), got {tuple(codes.shape)}')
         self.n_classes = check_int('n_classes', n_classes, min_value=1)
         if len(codes) == 0 or len(codes) % self.n_classes:
             raise ValueError(f'{len(codes)} codes cannot be split evenly over {self.n_classes} classes')
@@ -156,12 +168,14 @@ class KFSParam(Parameterization):
         self.codes = nn.Parameter(codes.detach().clone().float())
         self.decoders = nn.ModuleList(decoders).requires_grad_(True)
         self.n_codes = len(codes) // self.n_classes
-        self.register_buffer('y_codes', torch.arange(self.n_classes, device=codes.device).repeat_interleave(self.n_codes))
+        self.register_buffer('y_codes',
+                             torch.arange(self.n_classes, device=codes.device).repeat_interleave(self.n_codes))
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32, device=codes.device).view(1, -1, 1, 1))
         self.register_buffer('std', torch.tensor(std, dtype=torch.float32, device=codes.device).view(1, -1, 1, 1))
         self.lr_decoders = float(lr_decoders)
         self.sample_decoders = (None if sample_decoders is None else
-                                check_int('sample_decoders', sample_decoders, min_value=1, max_value=len(self.decoders)))
+                                check_int('sample_decoders', sample_decoders, min_value=1,
+                                          max_value=len(self.decoders)))
         self.config = dict(config or {})
 
     @property
@@ -170,7 +184,8 @@ class KFSParam(Parameterization):
     def decode(self, codes:Tensor|None=None, decoders=None) -> Tensor:
         "Images in [0, 1], shape (codes, decoders, C, H, W): every code (default: all) by every decoder (default: all)."
         codes = self.codes if codes is None else codes
-        return torch.stack([self.decoders[d](codes) for d in (range(self.n_decoders) if decoders is None else decoders)], 1)
+        return torch.stack([self.decoders[d](codes)
+                            for d in (range(self.n_decoders) if decoders is None else decoders)], 1)
 
     def forward(self, generator=None):
         ds = None
@@ -203,11 +218,13 @@ class KFSParam(Parameterization):
              decoder_noise:float=0.1, # relative noise on decoder copies 2..D (our choice, see text)
              sample_decoders:int|None=None, # ablation only
             ) -> KFSParam:
-        "Build, pre-train and copy the decoder, then initialise `M` codes per class for a budget of `ipc` images per class."
+        ("Build, pre-train and copy the decoder, then initialise `M` codes per class for a budget of `ipc` images "
+         "per class.")
         ipc = check_int('ipc', ipc, min_value=1)
         check_choice('init', init, ['real', 'noise'])
         if not decoder_noise >= 0: raise ValueError(f'decoder_noise must be >= 0, got {decoder_noise}')
-        g = generator if isinstance(generator, torch.Generator) else make_generator(check_int('seed', generator, min_value=0))
+        g = (generator if isinstance(generator, torch.Generator)
+             else make_generator(check_int('seed', generator, min_value=0)))
         info, dev = real.info, real.x.device
         shape = code_shape(decoder, channels, info.im_size)
         dec = make_decoder(decoder, channels, info.channels, g).to(dev)
@@ -232,25 +249,29 @@ class KFSParam(Parameterization):
                     scale = p.std() if p.numel() > 1 else p.abs().mean()
                     p.add_(decoder_noise * scale * torch.randn(p.shape, generator=g).to(dev))
         cfg = dict(decoder=decoder, channels=list(channels), ipc=ipc, init=init, target_per_class=target,
-                   over_param=round(plan.over_param, 6), strict=strict, pretrain_steps=pretrain_steps, decoder_noise=decoder_noise)
+                   over_param=round(plan.over_param, 6), strict=strict, pretrain_steps=pretrain_steps,
+                   decoder_noise=decoder_noise)
         p = cls(codes, decs, info.n_classes, info.mean, info.std, lr_decoders, sample_decoders, cfg)
         p.pretrain_losses = losses
         return p
 
 # %% ../nbs/13_kfs.ipynb #b20786bc
-register_method(Method('kfs', DM, param='kfs', lr_img=0.1, momentum=None, optimizer='adam', iterations=20000, init='real',
-                       objective_kw={'batch_real': None, 'pool': 20000},
+register_method(Method('kfs', DM, param='kfs', lr_img=0.1, momentum=None, optimizer='adam', iterations=20000,
+                       init='real', objective_kw={'batch_real': None, 'pool': 20000},
                        param_kw={'decoder': 'low', 'channels': [6, 9, 12], 'n_decoders': 8, 'pretrain_steps': 2000},
                        dsa=True, eval_epochs=200,
-                       source='KFS (appendix A; §3.1 decoder 12-9-6-3, 8 decoders; full-batch DM eq. 1 with precomputed '
-                              'real means); DSA in the objective and the evaluation, decoder_noise 0.1: our choices'))
+                       source='KFS (appendix A; §3.1 decoder 12-9-6-3, 8 decoders; full-batch DM eq. 1 with '
+                              'precomputed real means); DSA in the objective and the evaluation, '
+                              'decoder_noise 0.1: our choices'))
 
 # %% ../nbs/13_kfs.ipynb #4d923dd3
 def kfs_eval_protocol(epochs:int=200, # paper: 200
                      ) -> dict:
-    "KFS's evaluation (appendix A) as `evaluate_synset` arguments: ×0.2 at ⌊2E/3⌋ and ⌊5E/6⌋ (133, 166 of 200); DSA ours."
+    ("KFS's evaluation (appendix A) as `evaluate_synset` arguments: ×0.2 at ⌊2E/3⌋ and ⌊5E/6⌋ (133, 166 of 200); "
+     "DSA ours.")
     epochs = check_int('epochs', epochs, min_value=1)
-    return dict(epochs=epochs, lr=0.01, batch=256, lr_schedule=multistep_lr((2 * epochs // 3, 5 * epochs // 6), 0.2), dsa=True)
+    return dict(epochs=epochs, lr=0.01, batch=256, lr_schedule=multistep_lr((2 * epochs // 3, 5 * epochs // 6), 0.2),
+                dsa=True)
 
 # %% ../nbs/13_kfs.ipynb #7c43dd35
 METHODS['kfs'].eval_protocol = lambda dataset, net: dict(epochs=200, dsa=True, lr_milestones=[133, 166], lr_gamma=0.2)
@@ -270,7 +291,8 @@ def kfs_grid(param:KFSParam, # a KFS parameterization
             ) -> Tensor:
     "Images in [0, 1] of class `c`, shape (len(codes), len(decoders), C, H, W): code down, decoder across."
     c = check_int('c', c, min_value=0, max_value=param.n_classes - 1)
-    idx = list(range(param.n_codes)) if codes is None else [check_int('code', int(i), 0, param.n_codes - 1) for i in codes]
+    idx = (list(range(param.n_codes)) if codes is None
+           else [check_int('code', int(i), 0, param.n_codes - 1) for i in codes])
     ds = None if decoders is None else [check_int('decoder', int(d), 0, param.n_decoders - 1) for d in decoders]
     return param.decode(param.codes[[c * param.n_codes + i for i in idx]], ds)
 
@@ -286,7 +308,8 @@ def kfs_explorer(param:KFSParam, # a KFS parameterization
     def png(x):  # (C, H, W) in [0, 1] -> PNG bytes, upscaled
         x = x.clamp(0, 1).repeat_interleave(zoom, 1).repeat_interleave(zoom, 2)
         buf = io.BytesIO()
-        plt.imsave(buf, x[0].numpy() if x.shape[0] == 1 else x.permute(1, 2, 0).numpy(), cmap='gray', vmin=0, vmax=1, format='png')
+        plt.imsave(buf, x[0].numpy() if x.shape[0] == 1 else x.permute(1, 2, 0).numpy(), cmap='gray', vmin=0, vmax=1,
+                   format='png')
         return buf.getvalue()
     cls = W.IntSlider(0, min=0, max=param.n_classes - 1, description='class')
     code = W.IntSlider(0, min=0, max=param.n_codes - 1, description='code')
@@ -296,7 +319,8 @@ def kfs_explorer(param:KFSParam, # a KFS parameterization
         x = kfs_grid(param, cls.value, codes=[code.value])[0].cpu()   # (D, C, H, W)
         img.value = png(x[dec.value])
         row.children = [W.Image(value=png(xi), format='png', width=x.shape[-1] * max(2, zoom // 4)) for xi in x]
-        info.value = f'class {cls.value}, code {code.value + 1}/{param.n_codes}, decoder {dec.value + 1}/{param.n_decoders}'
+        info.value = (f'class {cls.value}, code {code.value + 1}/{param.n_codes}, '
+                      f'decoder {dec.value + 1}/{param.n_decoders}')
     for s in (cls, code, dec): s.observe(render, names='value')
     render()
     return W.VBox([W.HBox([cls, code, dec]), img, info, W.HTML('all decoders, same code:'), row])
@@ -323,18 +347,21 @@ class ShardedDM(DM):
         s = self.draw(generator)
         net = self.embedder(real, s)
         if batch_coupled(net):
-            raise ValueError(f'ShardedDM needs an embedding network that treats images independently; {self.net} has batch '
-                             'norm, which couples the images of a pass, so per-process passes cannot sum to the full loss')
+            raise ValueError(f'ShardedDM needs an embedding network that treats images independently; {self.net} '
+                             'has batch norm, which couples the images of a pass, so per-process passes cannot sum '
+                             'to the full loss')
         m_real = self.class_real_means(real, s, net)
         cs = torch.tensor(self.classes, device=x_syn.device)
         x = torch.cat([self.augment(x_syn[y_syn == c], s, c) for c in self.classes])
-        y = torch.cat([torch.full((int((y_syn == c).sum()),), i, device=x_syn.device) for i, c in enumerate(self.classes)])
+        y = torch.cat([torch.full((int((y_syn == c).sum()),), i, device=x_syn.device)
+                       for i, c in enumerate(self.classes)])
         return ((m_real[cs] - class_means(net.embed(x), y, len(cs))) ** 2).sum()
 
 def sync_gradients(module:nn.Module, # its trainable parameters are synchronised
                    group=None, # process group (default: the whole world)
                   ) -> list:
-    "At the end of every backward, sum `module`'s gradients over the processes (missing = 0; none anywhere: stays None)."
+    ("At the end of every backward, sum `module`'s gradients over the processes (missing = 0; none anywhere: "
+     "stays None).")
     import torch.distributed as dist
     from torch.autograd import Variable
     params, queued = [p for p in module.parameters() if p.requires_grad], [False]
@@ -354,7 +381,8 @@ def sync_gradients(module:nn.Module, # its trainable parameters are synchronised
 def spawn_local(worker, # `worker(rank, world_size, port, *args)`, importable (defined in a module)
                 world_size:int, # number of processes
                 *args):
-    "Run `worker` in `world_size` local processes (torch.multiprocessing, spawn) with a free TCP port for the process group."
+    ("Run `worker` in `world_size` local processes (torch.multiprocessing, spawn) with a free TCP port for the "
+     "process group.")
     import socket
     import torch.multiprocessing as mp
     with socket.socket() as sock:
@@ -362,15 +390,17 @@ def spawn_local(worker, # `worker(rank, world_size, port, *args)`, importable (d
     mp.spawn(worker, args=(check_int('world_size', world_size, min_value=1), port, *args), nprocs=world_size)
 
 def _shard_run(real:ClassSampler, classes, iterations:int, sample_decoders:int|None=None, sync:bool=False):
-    "Tiny KFS on `real` scoring `classes`, with SGD (a doubled gradient would show); returns the set and every step's gradients."
+    ("Tiny KFS on `real` scoring `classes`, with SGD (a doubled gradient would show); returns the set and every "
+     "step's gradients.")
     from condense_nb.engine import condense
     p = KFSParam.init(real, 1, channels=(4, 4, 4), n_decoders=4, n_codes=2, pretrain_steps=5, generator=0,
                       sample_decoders=sample_decoders)
     if sync: sync_gradients(p)
     grads = []
-    def record(it, loss, param): grads.append({n: None if q.grad is None else q.grad.clone() for n, q in param.named_parameters()})
-    condense(p, ShardedDM(classes, pool=4, net_kw={'width': 16, 'depth': 2}), real, iterations, lr_img=0.1, momentum=0.5,
-             callback=record, progress=False)
+    def record(it, loss, param):
+        grads.append({n: None if q.grad is None else q.grad.clone() for n, q in param.named_parameters()})
+    condense(p, ShardedDM(classes, pool=4, net_kw={'width': 16, 'depth': 2}), real, iterations, lr_img=0.1,
+             momentum=0.5, callback=record, progress=False)
     return p, grads
 
 def _shard_worker(rank:int, world_size:int, port:int, out:str, iterations:int, sample_decoders:int|None=None):
@@ -381,6 +411,7 @@ def _shard_worker(rank:int, world_size:int, port:int, out:str, iterations:int, s
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
     try:
         real = ClassSampler(load_dataset('digits')[0], 'cpu')
-        p, grads = _shard_run(real, class_shard(real.n_classes, rank, world_size), iterations, sample_decoders, sync=True)
+        p, grads = _shard_run(real, class_shard(real.n_classes, rank, world_size), iterations, sample_decoders,
+                              sync=True)
         torch.save({'state': p.state_dict(), 'grads': grads}, f'{out}.{rank}')
     finally: dist.destroy_process_group()
