@@ -295,6 +295,18 @@ def _write_json(path, obj):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
 
+def _run_data(m, ipc, dataset, root, download, train_per_class, smoke, data, test_data, test_fraction, eval_net,
+              cache_dir, overrides) -> dict:
+    "Data, settings and ZCA of one run (shared by `run_condense` and `run_experiment`), checked before any long work."
+    own, source = (own_data(data, test_data, test_fraction) if data is not None else None), None
+    if own is not None: own, source = own[:2], own[2]
+    train_raw, test_raw, _ = prepare_data(dataset, root, download, train_per_class, smoke, data=own)
+    check_eval_net(eval_net, train_raw.info)
+    s = m.settings(train_raw.info.name, ipc, smoke, **overrides)
+    zca = fit_zca(train_raw, cache_dir=cache_dir) if s['zca'] else None
+    data = (train_raw, test_raw) if zca is None else tuple(zca_whiten(train_raw, test_raw, zca=zca)[:2])
+    return dict(raw=(train_raw, test_raw), data=data, zca=zca, settings=s, source=source)
+
 def _run_config(method, ipc, settings, protocol, **extra) -> dict:
     return json.loads(json.dumps(dict(method=method, ipc=ipc, **settings, eval=protocol, **extra)))
 
@@ -329,14 +341,9 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     ipc, device, out = check_int('ipc', ipc, min_value=1), default_device(device), check_out(out)
     cache_dir = cache_dir or (out / 'cache' if out else None)
     t0 = time.perf_counter()
-    own, source = (own_data(data, test_data, test_fraction) if data is not None else None), None
-    if own is not None: own, source = own[:2], own[2]
-    train_raw, test_raw, _ = prepare_data(dataset, root, download, smoke=smoke, data=own)
-    check_eval_net(eval_net, train_raw.info)
-    s = m.settings(train_raw.info.name, ipc, smoke, iterations=iterations, lr_img=lr_img, objective_kw=objective_kw,
-                   param_kw=param_kw)
-    zca = fit_zca(train_raw, cache_dir=cache_dir) if s['zca'] else None
-    train, test = (train_raw, test_raw) if zca is None else zca_whiten(train_raw, test_raw, zca=zca)[:2]
+    d = _run_data(m, ipc, dataset, root, download, None, smoke, data, test_data, test_fraction, eval_net, cache_dir,
+                  dict(iterations=iterations, lr_img=lr_img, objective_kw=objective_kw, param_kw=param_kw))
+    (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, seed=derive_seed(seed, 'eval'),
                      test_first=len(test_raw) if smoke else None)
     eval_protocol(s, train.info.name, method=method, **eval_args)   # checks the evaluation arguments before condensing
@@ -418,14 +425,9 @@ def run_experiment(dataset:str, method:str, ipc:int,
     seeds = [check_int('seed', s, min_value=0) for s in seeds]
     if smoke: eval_nets, eval_epochs, seeds = 1, 2, seeds[:2]
     cache_dir = Path(cache_dir) if cache_dir is not None else out / 'cache'
-    own, source = (own_data(data, test_data, test_fraction) if data is not None else None), None
-    if own is not None: own, source = own[:2], own[2]
-    train_raw, test_raw, _ = prepare_data(dataset, root, download, train_per_class, smoke, data=own)
-    check_eval_net(eval_net, train_raw.info)
-    s = m.settings(train_raw.info.name, ipc, smoke, iterations=iterations, lr_img=lr_img, objective_kw=objective_kw,
-                   param_kw=param_kw)
-    zca = fit_zca(train_raw, cache_dir=cache_dir) if s['zca'] else None
-    train, test = (train_raw, test_raw) if zca is None else zca_whiten(train_raw, test_raw, zca=zca)[:2]
+    d = _run_data(m, ipc, dataset, root, download, train_per_class, smoke, data, test_data, test_fraction, eval_net,
+                  cache_dir, dict(iterations=iterations, lr_img=lr_img, objective_kw=objective_kw, param_kw=param_kw))
+    (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     real = ClassSampler(train, device)
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, test_first=len(test_raw) if smoke else None)
     base = eval_protocol(s, train.info.name, method=method, **eval_args)
