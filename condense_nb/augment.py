@@ -25,7 +25,8 @@ def _parse_strategy(strategy:str|None) -> tuple:
     "The op groups of a strategy string such as `'color_crop'`; `None`, `''` and `'none'` give `()`."
     if strategy is None: return ()
     if not isinstance(strategy, str):
-        raise TypeError(f'strategy must be a string such as {DSA_STRATEGY!r}, got {strategy!r} ({type(strategy).__name__})')
+        raise TypeError(f'strategy must be a string such as {DSA_STRATEGY!r}, got '
+                        f'{strategy!r} ({type(strategy).__name__})')
     if strategy.strip().lower() in ('', 'none'): return ()
     groups = tuple(strategy.split('_'))
     for i, g in enumerate(groups):
@@ -138,12 +139,14 @@ def _check_ratio(name:str, value) -> float:
 
 def _check_images(x):
     "Raise unless `x` is a float tensor of shape (N, C, H, W)."
-    if not isinstance(x, torch.Tensor): raise TypeError(f'DSA expects a tensor of shape (N, C, H, W), got {type(x).__name__}')
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f'DSA expects a tensor of shape (N, C, H, W), got {type(x).__name__}')
     if x.ndim != 4 or not x.is_floating_point():
         raise ValueError(f'DSA expects a float tensor of shape (N, C, H, W), got {x.dtype} of shape {tuple(x.shape)}')
 
 class DSA:
-    "Differentiable Siamese Augmentation: `dsa(x, seed=s)` (one transform for the batch) or `dsa(x, generator=g)` (per image)."
+    "Differentiable Siamese Augmentation: `dsa(x, seed=s)` (one transform for the batch) or `dsa(x, " \
+    "generator=g)` (per image)."
     def __init__(self, strategy:str|None=DSA_STRATEGY, # op groups of `DSA_GROUPS` joined by '_'; '' or 'none': identity
                  aug_mode:str='S', # 'S': one op group per call, drawn at random; 'M': all groups, in order
                  **ratios): # overrides of `DSA_DEFAULTS`, e.g. `ratio_rotate=30.0`
@@ -209,7 +212,8 @@ def dc_aug_strategy(dataset:str, # dataset name, e.g. 'mnist'
                     net:str='ConvNet', # the *evaluation* network
                    ) -> str:
     "DC's `get_daparam` rule: 'crop_noise' for ConvNetBN, else 'crop_scale_rotate' for MNIST, else 'none'."
-    if not isinstance(dataset, str) or not isinstance(net, str): raise TypeError(f'dataset and net must be names, got {dataset!r}, {net!r}')
+    if not isinstance(dataset, str) or not isinstance(net, str):
+        raise TypeError(f'dataset and net must be names, got {dataset!r}, {net!r}')
     if net == 'ConvNetBN': return 'crop_noise'
     return 'crop_scale_rotate' if dataset.lower() == 'mnist' else 'none'
 
@@ -233,7 +237,8 @@ def _dc_scale(x, h, w):
     return canvas[:, r:r + H, c:c + W]
 
 def _dc_rotate(x, angle, cval):
-    "`scipy.ndimage.rotate` of (C, H, W) `x` by `angle` degrees (cubic, enlarged canvas filled with `cval`), central cut."
+    "`scipy.ndimage.rotate` of (C, H, W) `x` by `angle` degrees (cubic, enlarged canvas filled with `cval`), " \
+    "central cut."
     from scipy.ndimage import rotate
     C, H, W = x.shape
     im = rotate(x.detach().cpu().numpy(), angle=angle, axes=(-2, -1), cval=cval)
@@ -258,7 +263,9 @@ class DCAug:
     @property
     def strategy(self) -> str: return '_'.join(self.ops) or 'none'
     def config(self) -> dict: return dict(strategy=self.strategy, **self.params)
-    def __repr__(self): return f'DCAug({self.strategy!r}' + ''.join(f', {k}={v}' for k, v in self.params.items() if v != DC_AUG_DEFAULTS[k]) + ')'
+    def __repr__(self):
+        return f'DCAug({self.strategy!r}' + ''.join(f', {k}={v}' for k, v in self.params.items()
+                                                    if v != DC_AUG_DEFAULTS[k]) + ')'
 
     @torch.no_grad()
     def __call__(self, x:torch.Tensor, # normalised images (N, C, H, W)
@@ -279,7 +286,8 @@ class DCAug:
                 rc = torch.randint(2 * p['crop'], (len(idx), 2), generator=generator, device=dev).tolist()
                 for i, (r, c) in zip(idx, rc): out[i] = _dc_crop(x[i], mean, r, c, p['crop'])
             elif op == 'scale':
-                u = (1 - p['scale'] + 2 * p['scale'] * torch.rand(len(idx), 2, generator=generator, device=dev)).tolist()
+                u = (1 - p['scale']
+                     + 2 * p['scale'] * torch.rand(len(idx), 2, generator=generator, device=dev)).tolist()
                 for i, (a, b) in zip(idx, u): out[i] = _dc_scale(x[i], int(a * H), int(b * W))
             elif op == 'rotate':
                 ang = torch.randint(-p['rotate'], p['rotate'], (len(idx),), generator=generator, device=dev).tolist()

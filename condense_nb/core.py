@@ -55,12 +55,15 @@ def default_device(device=None) -> torch.device:
         if d.type == 'cuda' and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} was asked for, but this machine has no CUDA GPU (use 'cpu')")
         if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
-            raise ValueError(f'device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s)')
-        if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+            raise ValueError(f'device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA '
+                             'GPU(s)')
+        if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None
+                                    and torch.backends.mps.is_available()):
             raise ValueError(f"device {device!r} was asked for, but MPS is not available here (use 'cpu')")
         return d
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+        return torch.device('mps')
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #5a2ad3bd
@@ -130,7 +133,8 @@ def atomic_path(path):
         if os.path.exists(tmp): os.remove(tmp)
 
 # %% ../nbs/00_core.ipynb #ea58fd9e
-def load_or_run(path, fn:Callable[[], Any], save:Callable[[Any, Path], None], load:Callable[[Path], Any], verbose:bool=True):
+def load_or_run(path, fn:Callable[[], Any], save:Callable[[Any, Path], None], load:Callable[[Path], Any],
+                verbose:bool=True):
     "Return `load(path)` if `path` exists, else `fn()`, saved atomically to `path` with `save(result, tmp_path)`."
     path = Path(path)
     if path.exists():

@@ -67,7 +67,8 @@ def herding_select(feats:torch.Tensor, # features of one class, (n, d)
 def kcenter_select(feats:torch.Tensor, # features of one class, (n, d)
                    k:int # number of centres to pick
                   ) -> torch.Tensor:
-    "Greedy k-center: start at the sample nearest the mean, then repeatedly add the unpicked sample farthest from all centres."
+    "Greedy k-center: start at the sample nearest the mean, then repeatedly add the unpicked sample farthest from " \
+    "all centres."
     k, feats = check_int('k', k, 1, len(feats)), feats.double()
     i = int((feats - feats.mean(0)).norm(dim=1).argmin())
     picks, dmin = [i], (feats - feats[i]).norm(dim=1)
@@ -97,7 +98,9 @@ def _correct(net:nn.Module, x:torch.Tensor, y:torch.Tensor, batch:int=512) -> to
     "Per-example correctness flags of `net` on `(x, y)`, in eval mode, on the CPU."
     device, was_training = next(net.parameters()).device, net.training
     net.eval()
-    try: return torch.cat([(net(x[i:i+batch].to(device)).argmax(1).cpu() == y[i:i+batch].cpu()) for i in range(0, len(x), batch)])
+    try:
+        return torch.cat([(net(x[i:i+batch].to(device)).argmax(1).cpu() == y[i:i+batch].cpu())
+                          for i in range(0, len(x), batch)])
     finally: net.train(was_training)
 
 def forgetting_scores(data, # real training data (`RealData`)
@@ -136,7 +139,8 @@ def _top_scores(s:torch.Tensor, k:int, generator:torch.Generator) -> torch.Tenso
 
 @CORESETS.register('random')
 def _random(data, ipc, seed=0, features=None, net=None, device=None):
-    return _by_class(data, ipc, lambda c, idx: torch.randperm(len(idx), generator=make_generator(derive_seed(seed, 'random', c))))
+    return _by_class(data, ipc,
+                     lambda c, idx: torch.randperm(len(idx), generator=make_generator(derive_seed(seed, 'random', c))))
 
 def _features(data, seed, features, net, device, epochs, net_kw, batch):
     "`features`, or those of `embed_features` when None."
@@ -154,8 +158,10 @@ def _kcenter(data, ipc, seed=0, features=None, net=None, device=None, epochs=10,
     return _by_class(data, ipc, lambda c, idx: kcenter_select(f[idx], ipc))
 
 @CORESETS.register('forgetting')
-def _forgetting(data, ipc, seed=0, features=None, net=None, device=None, scores=None, epochs=20, net_kw=None, batch=256):
-    s = scores if scores is not None else forgetting_scores(data, epochs=epochs, net=net, seed=seed, device=device, net_kw=net_kw, batch=batch)
+def _forgetting(data, ipc, seed=0, features=None, net=None, device=None, scores=None, epochs=20, net_kw=None,
+                batch=256):
+    s = scores if scores is not None else forgetting_scores(data, epochs=epochs, net=net, seed=seed, device=device,
+                                                            net_kw=net_kw, batch=batch)
     return _by_class(data, ipc, lambda c, idx: _top_scores(s[idx], ipc, make_generator(derive_seed(seed, 'ties', c))))
 
 def _check_options(strategy:str, fn:Callable, kw:dict):

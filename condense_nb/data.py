@@ -43,7 +43,8 @@ class DatasetInfo:
             if len(getattr(self, k)) != self.channels:
                 raise ValueError(f'{k} needs one value per channel ({self.channels}), got {getattr(self, k)!r}')
         if min(self.std) <= 0: raise ValueError(f'std must be > 0 in every channel, got {self.std!r}')
-        names = [str(c) for c in range(self.n_classes)] if self.class_names is None else [str(c) for c in self.class_names]
+        names = ([str(c) for c in range(self.n_classes)] if self.class_names is None
+                 else [str(c) for c in self.class_names])
         if len(names) != self.n_classes:
             raise ValueError(f'class_names has {len(names)} names, expected n_classes={self.n_classes}')
         self.class_names = names
@@ -52,7 +53,8 @@ class DatasetInfo:
         if not isinstance(x, Tensor) or not x.is_floating_point():
             raise TypeError(f'expected a floating-point tensor, got {getattr(x, "dtype", type(x).__name__)}')
         if x.ndim < 3 or x.shape[-3] != self.channels:
-            raise ValueError(f'expected images (N, {self.channels}, H, W) for {self.name!r}, got shape {tuple(x.shape)}')
+            raise ValueError(f'expected images (N, {self.channels}, H, W) for {self.name!r}, '
+                             f'got shape {tuple(x.shape)}')
         kw = dict(dtype=x.dtype, device=x.device)
         return torch.tensor(self.mean, **kw).view(-1, 1, 1), torch.tensor(self.std, **kw).view(-1, 1, 1)
 
@@ -72,15 +74,16 @@ _CIFAR100_CLASSES = (
     'caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant '
     'flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man '
     'maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree '
-    'plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail '
-    'snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger tractor train trout '
-    'tulip turtle wardrobe whale willow_tree wolf woman worm').split()
+    'plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper '
+    'snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger tractor train '
+    'trout tulip turtle wardrobe whale willow_tree wolf woman worm').split()
 
 DATASET_INFO = {i.name: i for i in [
     DatasetInfo('digits', 1, (8, 8), 10, (0.3054,), (0.3762,)),
     DatasetInfo('mnist', 1, (28, 28), 10, (0.1307,), (0.3081,)),
     DatasetInfo('fashion_mnist', 1, (28, 28), 10, (0.2861,), (0.3530,),
-                ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']),
+                ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag',
+                 'Ankle boot']),
     DatasetInfo('svhn', 3, (32, 32), 10, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
     DatasetInfo('cifar10', 3, (32, 32), 10, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010),
                 ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']),
@@ -103,8 +106,8 @@ class RealData:
         if x.ndim != 4: raise ValueError(f'x must be 4-D (N, C, H, W), got shape {tuple(x.shape)}')
         if x.dtype != torch.float32: raise TypeError(f'x must be float32, got {x.dtype}; use x.float()')
         if x.shape[1] != info.channels:
-            raise ValueError(f'x has {x.shape[1]} channels (shape {tuple(x.shape)}), but {info.name!r} has {info.channels}; '
-                             'images must be channels-first (N, C, H, W)')
+            raise ValueError(f'x has {x.shape[1]} channels (shape {tuple(x.shape)}), but {info.name!r} has '
+                             f'{info.channels}; images must be channels-first (N, C, H, W)')
         if tuple(x.shape[2:]) != info.im_size:
             raise ValueError(f'x has images of size {tuple(x.shape[2:])}, but {info.name!r} has {info.im_size}')
         if y.shape != (len(x),): raise ValueError(f'y must have shape ({len(x)},) to match x, got {tuple(y.shape)}')
@@ -119,7 +122,8 @@ class RealData:
         c, k = self.class_counts(), self.info.n_classes
         if bool((c == c[0]).all()): per = f'{int(c[0])} per class'
         else: per = f'per class {c.tolist()}' if k <= 10 else f'{int(c.min())}..{int(c.max())} per class'
-        return f"RealData({self.info.name!r}, n={len(self)}, {k} classes, {per}, images {'x'.join(map(str, self.x.shape[1:]))} on {self.x.device})"
+        return f"RealData({self.info.name!r}, n={len(self)}, {k} classes, {per}, images " \
+               f"{'x'.join(map(str, self.x.shape[1:]))} on {self.x.device})"
 
     def to(self, device) -> RealData:
         "The same data on `device`."
@@ -175,8 +179,8 @@ def _images_to_nchw(x, channels:int, what:str='images') -> Tensor:
     if not t.is_floating_point(): raise TypeError(f'images must be uint8 (0..255) or float in [0, 1], got {t.dtype}')
     _check_finite(t, what)
     if t.numel() and (t.min() < -1e-3 or t.max() > 1 + 1e-3):
-        raise ValueError(f'{what}: float images must lie in [0, 1], got range [{t.min().item():.3g}, {t.max().item():.3g}]; '
-                         'pass uint8 pixels or divide by 255')
+        raise ValueError(f'{what}: float images must lie in [0, 1], got range [{t.min().item():.3g}, '
+                         f'{t.max().item():.3g}]; pass uint8 pixels or divide by 255')
     out = t.float().contiguous()
     return out.clone() if out.data_ptr() == t.data_ptr() else out  # never a view of the caller's array
 
@@ -195,7 +199,8 @@ def open_npz(path) -> np.lib.npyio.NpzFile:
     if head not in (b'PK\x03\x04', b'PK\x05\x06'):
         raise ValueError(f'{path} is not an NPZ file (a zip archive of .npy arrays); it starts with {head!r}')
     try: return np.load(path, allow_pickle=False)
-    except ValueError as e: raise ValueError(f'{path} holds object arrays, which are never unpickled here: save plain arrays') from None
+    except ValueError as e:
+        raise ValueError(f'{path} holds object arrays, which are never unpickled here: save plain arrays') from None
 
 def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in order)
              info:DatasetInfo|str, # the dataset's description, or a name in DATASET_INFO
@@ -221,7 +226,8 @@ def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in o
             _check_finite(x_p, f'{p}: array {kx}')  # per file, so the error names the bad one
             xs.append(x_p); ys.append(_labels(d[ky], f'{p}: array {ky}'))
     x = xs[0] if len(xs) == 1 else np.concatenate(xs)
-    return _arrays_to_realdata(x, torch.cat(ys), info, what=str(paths[0]) if len(paths) == 1 else f'{len(paths)} NPZ files')
+    return _arrays_to_realdata(x, torch.cat(ys), info,
+                               what=str(paths[0]) if len(paths) == 1 else f'{len(paths)} NPZ files')
 
 # %% ../nbs/01_data.ipynb #7a5b49be
 def _decode_jpegs(buf, # the JPEG files back to back: a uint8 array or bytes
@@ -244,7 +250,8 @@ def _decode_jpegs(buf, # the JPEG files back to back: a uint8 array or bytes
     for k, i in enumerate(idx):
         with Image.open(io.BytesIO(mv[off[i]:off[i + 1]])) as im: a = np.asarray(im.convert(mode))
         if out is None: out = np.empty((len(idx), *a.shape), np.uint8)
-        elif a.shape != out.shape[1:]: raise ValueError(f'JPEG {i} decodes to shape {a.shape}, JPEG {idx[0]} to {out.shape[1:]}')
+        elif a.shape != out.shape[1:]:
+            raise ValueError(f'JPEG {i} decodes to shape {a.shape}, JPEG {idx[0]} to {out.shape[1:]}')
         out[k] = a
     return out
 
@@ -252,7 +259,8 @@ def _decode_jpegs(buf, # the JPEG files back to back: a uint8 array or bytes
 _log = logging.getLogger('condense_nb.data')
 
 def data_cache_dir() -> Path|None:
-    "Cache folder: $CONDENSE_NB_CACHE, else $XDG_CACHE_HOME/condense_nb or ~/.cache/condense_nb; None if CONDENSE_NB_CACHE=off."
+    "Cache folder: $CONDENSE_NB_CACHE, else $XDG_CACHE_HOME/condense_nb or ~/.cache/condense_nb; " \
+    "None if CONDENSE_NB_CACHE=off."
     env = os.environ.get('CONDENSE_NB_CACHE', '').strip()
     if env.lower() in ('off', '0', 'none', 'false'): return None
     if env: return Path(env).expanduser()
@@ -269,7 +277,8 @@ def read_jpeg_npz(path, # NPZ with {split}_jpeg (JPEG files back to back), {spli
                   mode:str='RGB', # 'RGB' (N, H, W, 3) or 'L' (N, H, W)
                   cache_dir='auto' # folder for the decoded arrays; 'auto': data_cache_dir(); None: no cache
                  ) -> dict:
-    "Decoded uint8 images and labels `{'x_train', 'y_train', 'x_test', 'y_test'}` of a JPEG-bytes NPZ, cached by content."
+    "Decoded uint8 images and labels `{'x_train', 'y_train', 'x_test', 'y_test'}` of a JPEG-bytes NPZ, " \
+    "cached by content."
     path, mode = Path(path), check_choice('mode', mode, ['RGB', 'L'])
     if not path.is_file(): raise FileNotFoundError(f'no such NPZ file: {path}')
     data = path.read_bytes()
@@ -308,9 +317,9 @@ def read_jpeg_npz(path, # NPZ with {split}_jpeg (JPEG files back to back), {spli
             if old != cache and pat.fullmatch(old.name): old.unlink(missing_ok=True)
         _log.info(f'decoded {path} in {dt:.1f} s; cached the arrays in {cache}')
     except OSError as e:
-        _log.warning(f'could not write the decoded-image cache {cache} ({type(e).__name__}: {e}); continuing without it, '
-                     f'so every load decodes {path} again ({dt:.1f} s this time). Point CONDENSE_NB_CACHE at a writable '
-                     'folder, or set it to "off" to silence this')
+        _log.warning(f'could not write the decoded-image cache {cache} ({type(e).__name__}: {e}); '
+                     f'continuing without it, so every load decodes {path} again ({dt:.1f} s this time). '
+                     'Point CONDENSE_NB_CACHE at a writable folder, or set it to "off" to silence this')
     return out
 
 # %% ../nbs/01_data.ipynb #5ed8beb4
@@ -323,8 +332,8 @@ def _image_to_chw(img) -> Tensor:
         mode = getattr(img, 'mode', None) if hasattr(img, 'convert') else None  # PIL images have a mode
         if mode == 'I': raise TypeError('32-bit integer images (PIL mode I) have no fixed pixel range; '
                                         'save them as 8-bit, 16-bit or float in [0, 1]')
-        if mode is not None and mode not in ('L', 'RGB', 'F') and not mode.startswith('I;16'):  # palette, RGBA, 1-bit, ...
-            img = img.convert('L' if mode in ('1', 'LA', 'La') else 'RGB')
+        if mode is not None and mode not in ('L', 'RGB', 'F') and not mode.startswith('I;16'):
+            img = img.convert('L' if mode in ('1', 'LA', 'La') else 'RGB')  # palette, RGBA, 1-bit, ...
         a = np.array(img)  # a writable copy (PIL's buffer is read-only)
         if a.dtype == np.uint16: a = a.astype(np.float32) / 65535
         if a.ndim not in (2, 3): raise ValueError(f'array images must be (H, W) or (H, W, C), got shape {a.shape}')
@@ -341,7 +350,8 @@ def _item_name(ds, i:int) -> str:
     except (AttributeError, IndexError, KeyError, TypeError): return f'item {i}'
 
 def _stack_images(ds) -> tuple[Tensor, Tensor]:
-    "All (image, label) pairs of `ds` as float pixels (N, C, H, W) in [0, 1] and int64 labels; bad values refused by name."
+    "All (image, label) pairs of `ds` as float pixels (N, C, H, W) in [0, 1] and int64 labels; " \
+    "bad values refused by name."
     xs, ys = [], []
     for i in range(len(ds)):
         img, label = ds[i][:2]
@@ -368,8 +378,8 @@ def _stack_images(ds) -> tuple[Tensor, Tensor]:
         raise ValueError(f'{int(bad.sum())} non-finite pixel value(s) (NaN or inf) in {len(where)} image(s): {names}')
     if lo < -1e-3 or hi > 1 + 1e-3:
         i = int(((x < -1e-3) | (x > 1 + 1e-3)).flatten(1).any(1).nonzero()[0])
-        raise ValueError(f'{_item_name(ds, i)}: float pixels must lie in [0, 1], got range [{x[i].min():.3g}, {x[i].max():.3g}]; '
-                         'use uint8 images or divide by 255')
+        raise ValueError(f'{_item_name(ds, i)}: float pixels must lie in [0, 1], got range [{x[i].min():.3g}, '
+                         f'{x[i].max():.3g}]; use uint8 images or divide by 255')
     return x, torch.tensor(ys, dtype=torch.int64)
 
 # %% ../nbs/01_data.ipynb #7708ebc3
@@ -393,20 +403,22 @@ def _fit_info(x:Tensor, y:Tensor, name:str, n_classes:int|None=None, class_names
     names = list(class_names) if class_names is not None and len(class_names) == n_classes else None
     std = x.std((0, 2, 3))
     if (std <= 0).any():
-        raise ValueError(f'{name!r}: channel(s) {(std <= 0).nonzero().flatten().tolist()} are constant over all training '
-                         'images (std 0), so there is nothing to normalise with')
+        raise ValueError(f'{name!r}: channel(s) {(std <= 0).nonzero().flatten().tolist()} are constant over all '
+                         'training images (std 0), so there is nothing to normalise with')
     return DatasetInfo(name, x.shape[1], tuple(x.shape[2:]), n_classes, x.mean((0, 2, 3)).tolist(), std.tolist(), names)
 
 def from_dataset(ds, # a map-style Dataset yielding (image, label)
-                 info:DatasetInfo|str|None=None, # test split: the train split's info (or DATASET_INFO name); train: 'fit'
+                 info:DatasetInfo|str|None=None, # test split: the train split's info or DATASET_INFO name; train: 'fit'
                  name:str='custom', # name of the fitted DatasetInfo
                  n_classes:int|None=None, # number of classes; default len(ds.classes) or max label + 1
                  grey:bool|None=None # with 'fit': None gives 1 channel when every image is grey; True 1, False 3
                 ) -> RealData:
-    "Stack a torch Dataset of (image, label) pairs into a RealData normalised with `info`, or with its own statistics ('fit')."
+    "Stack a torch Dataset of (image, label) pairs into a RealData normalised with `info`, " \
+    "or with its own statistics ('fit')."
     if info is None:
-        raise ValueError("from_dataset needs info: info=train.info for a test split (normalised with the train statistics), "
-                         "info='fit' to compute mean and std from these images (a training split), or load_custom(...) for both")
+        raise ValueError("from_dataset needs info: info=train.info for a test split (normalised with the train "
+                         "statistics), info='fit' to compute mean and std from these images (a training split), "
+                         "or load_custom(...) for both")
     x, y = _stack_images(ds)
     if isinstance(info, str) and info == 'fit':
         if grey is None and _is_grey(x):
@@ -432,7 +444,8 @@ def _open_image(path):
     return img
 
 def _read_folder(path:Path, class_names:list|None=None) -> tuple:
-    "(pixels in [0, 1], labels, class names) of an ImageFolder tree; `class_names` (the train split's) fixes each folder's label."
+    "(pixels in [0, 1], labels, class names) of an ImageFolder tree; `class_names` (the train split's) " \
+    "fixes each folder's label."
     from torchvision.datasets import ImageFolder
     ds = ImageFolder(str(path), loader=_open_image)
     x, y = _stack_images(ds)
@@ -444,7 +457,8 @@ def _read_folder(path:Path, class_names:list|None=None) -> tuple:
     return x, torch.tensor([class_names.index(c) for c in ds.classes])[y], list(class_names)
 
 def _read_npz(path:Path, keys:tuple) -> tuple|None:
-    "(pixels in [0, 1], labels, class names or None) from the first image array of `keys` in a user NPZ; None if it has none."
+    "(pixels in [0, 1], labels, class names or None) from the first image array of `keys` in a user NPZ; " \
+    "None if it has none."
     with open_npz(path) as d:
         kx = next((k for k in keys if k in d.files), None)
         if kx is None: return None
@@ -456,7 +470,8 @@ def _read_npz(path:Path, keys:tuple) -> tuple|None:
     if x.ndim == 3: c = 1
     elif x.ndim == 4: c = x.shape[-1] if x.shape[-1] <= 4 else x.shape[1]
     if x.ndim not in (3, 4) or c > 4:
-        raise ValueError(f'{what}: images of shape {x.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) with C <= 4')
+        raise ValueError(f'{what}: images of shape {x.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) '
+                         'with C <= 4')
     return _images_to_nchw(x, c, what), _labels(y, f'{path}: array {ky}'), names
 
 def _data_name(path:Path) -> str:
@@ -476,17 +491,19 @@ def _holdout(x:Tensor, y:Tensor, test_fraction:float, seed:int, name:str) -> tup
     "(x_train, y_train, x_test, y_test): a seeded, stratified share `test_fraction` of every class held out."
     if not 0 < test_fraction < 1:
         raise ValueError(f'test_fraction must lie in (0, 1) when there is no test data, got {test_fraction!r}')
-    tr, te = (torch.from_numpy(i) for i in _stratified_split(y.numpy(), test_fraction, check_int('seed', seed, min_value=0)))
+    tr, te = (torch.from_numpy(i)
+              for i in _stratified_split(y.numpy(), test_fraction, check_int('seed', seed, min_value=0)))
     if len(te) == 0:
         raise ValueError(f'test_fraction={test_fraction} holds out no image of {name!r} ({len(y)} images); '
                          'raise it or give test data')
     had, left = torch.bincount(y), torch.bincount(y[tr], minlength=int(y.max()) + 1)
     lost = ((had > 0) & (left == 0)).nonzero().flatten().tolist()
-    if lost: raise ValueError(f'test_fraction={test_fraction} leaves class(es) {lost} of {name!r} without a training image; '
+    if lost:
+        raise ValueError(f'test_fraction={test_fraction} leaves class(es) {lost} of {name!r} without a training image; '
                               'lower it or give test data')
     return x[tr], y[tr], x[te], y[te]
 
-def load_custom(path, # a folder of class folders of images, or an .npz with x, y (optionally x_test, y_test, class_names)
+def load_custom(path, # a folder of class folders, or an .npz with x, y (optionally x_test, y_test, class_names)
                 test_path=None, # test data of the same kind; None: the NPZ's x_test/y_test, else a hold-out of `path`
                 test_fraction:float=0.2, # share of every class held out for testing when there is no test data
                 seed:int=0, # seeds that hold-out
@@ -512,7 +529,8 @@ def load_custom(path, # a folder of class folders of images, or an .npz with x, 
         if not tp.exists(): raise FileNotFoundError(f'no such folder or NPZ file: {tp}')
         if tp.is_dir() != path.is_dir():
             raise ValueError(f'path and test_path must both be folders or both NPZ files, got {path} and {tp}')
-        if not tp.is_dir() and tp.suffix.lower() != '.npz': raise ValueError(f'{tp} is neither a folder nor an .npz file')
+        if not tp.is_dir() and tp.suffix.lower() != '.npz':
+            raise ValueError(f'{tp} is neither a folder nor an .npz file')
         test = _read_folder(tp, classes) if tp.is_dir() else _read_npz(tp, ('x_test', 'x'))
         if test is None: raise ValueError(f'{tp} has no arrays x and y (or x_test, y_test)')
         if test[2] is not None and classes is not None and test[2] != classes:
@@ -520,13 +538,15 @@ def load_custom(path, # a folder of class folders of images, or an .npz with x, 
     if test is None: x, y, x_te, y_te = _holdout(x, y, test_fraction, seed, name)
     else: x_te, y_te = test[0], test[1]
     if x.shape[2:] != x_te.shape[2:]:
-        raise ValueError(f'train images are {tuple(x.shape[2:])}, test images {tuple(x_te.shape[2:])}: resize them to one size')
+        raise ValueError(f'train images are {tuple(x.shape[2:])}, test images {tuple(x_te.shape[2:])}: '
+                         'resize them to one size')
     if min(int(y.min()), int(y_te.min())) < 0: raise ValueError(f'{name!r}: labels must be >= 0')
     if {x.shape[1], x_te.shape[1]} == {1, 3}: x, x_te = _as_channels(x, 3, name), _as_channels(x_te, 3, name)
     if grey is None and _is_grey(x) and _is_grey(x_te):
         _log.info(f'{name}: all images are grey (three equal channels); keeping one channel (grey=False gives three)')
         grey = True
-    if grey is not None and (grey or x.shape[1] == 1): x, x_te = (_as_channels(t, 1 if grey else 3, name) for t in (x, x_te))
+    if grey is not None and (grey or x.shape[1] == 1):
+        x, x_te = (_as_channels(t, 1 if grey else 3, name) for t in (x, x_te))
     n_classes = len(classes) if classes is not None else max(int(y.max()), int(y_te.max())) + 1
     empty = (torch.bincount(y, minlength=n_classes) == 0).nonzero().flatten().tolist()
     if empty: raise ValueError(f'{name!r}: class(es) {empty} have no training image')
@@ -565,7 +585,8 @@ def load_dataset(name:str, # a name in DATASETS: 'digits', 'mnist', 'fashion_mni
     return DATASETS[name](root=root, download=download)
 
 # %% ../nbs/01_data.ipynb #2d489daa
-_NPZ_STEMS = {'mnist': 'mnist', 'fashion_mnist': 'fashionmnist', 'svhn': 'svhn', 'cifar10': 'cifar10', 'cifar100': 'cifar100'}
+_NPZ_STEMS = {'mnist': 'mnist', 'fashion_mnist': 'fashionmnist', 'svhn': 'svhn', 'cifar10': 'cifar10',
+              'cifar100': 'cifar100'}
 
 def _npz_files(root:Path, stem:str) -> tuple:
     "([train files], test file or None) in `root`; train is one file or numbered parts."
@@ -577,8 +598,10 @@ def _npz_files(root:Path, stem:str) -> tuple:
         if found != list(range(1, len(found) + 1)):
             missing = sorted(set(range(1, max(found) + 1)) - set(found))
             raise ValueError(f"{root}: {stem} train parts must be numbered 1, 2, 3, ... without gaps; found part(s) "
-                             f"{', '.join(map(str, found))}" + (f", missing {', '.join(map(str, missing))}" if missing else '')
-                             + f'. Copy the missing {stem}-train-part*.npz files, or remove the later ones to load a smaller set')
+                             f"{', '.join(map(str, found))}"
+                             + (f", missing {', '.join(map(str, missing))}" if missing else '')
+                             + f'. Copy the missing {stem}-train-part*.npz files, or remove the later ones to load a '
+                               'smaller set')
         train = [parts[k] for k in found]
     return train, (root/f'{stem}-test.npz' if (root/f'{stem}-test.npz').exists() else None)
 
@@ -588,17 +611,20 @@ def _torchvision_arrays(name:str, root:Path, download:bool) -> tuple:
     if name == 'svhn':
         splits = [tvd.SVHN(str(root), split=s, download=download) for s in ('train', 'test')]
         return tuple((d.data, d.labels) for d in splits)  # data is (N, 3, 32, 32); torchvision maps label 10 to 0
-    cls = {'mnist': tvd.MNIST, 'fashion_mnist': tvd.FashionMNIST, 'cifar10': tvd.CIFAR10, 'cifar100': tvd.CIFAR100}[name]
+    cls = {'mnist': tvd.MNIST, 'fashion_mnist': tvd.FashionMNIST, 'cifar10': tvd.CIFAR10,
+           'cifar100': tvd.CIFAR100}[name]
     splits = [cls(str(root), train=t, download=download) for t in (True, False)]
     return tuple((np.asarray(d.data), np.asarray(d.targets)) for d in splits)
 
 def _load_benchmark(name:str, root='data', download=False):
-    "(train, test) of a benchmark dataset from NPZ files in `root` (arrays, else JPEG bytes, else parts), else from torchvision."
+    "(train, test) of a benchmark dataset from NPZ files in `root` (arrays, else JPEG bytes, else parts), " \
+    "else from torchvision."
     root, stem, info = Path(root), _NPZ_STEMS[name], DATASET_INFO[name]
     jpeg = root/f'{stem}-jpeg.npz'
     if jpeg.is_file() and not ((root/f'{stem}-train.npz').is_file() and (root/f'{stem}-test.npz').is_file()):
         a = read_jpeg_npz(jpeg, 'RGB' if info.channels == 3 else 'L')
-        if len(a) != 4: raise ValueError(f'{jpeg} must hold both splits (train_jpeg/... and test_jpeg/...), it has {sorted(a)}')
+        if len(a) != 4:
+            raise ValueError(f'{jpeg} must hold both splits (train_jpeg/... and test_jpeg/...), it has {sorted(a)}')
         return tuple(_arrays_to_realdata(a[f'x_{s}'], a[f'y_{s}'], info, f'{jpeg} ({s})') for s in ('train', 'test'))
     train_files, test_file = _npz_files(root, stem)
     if train_files and test_file is not None: return load_npz(train_files, info), load_npz(test_file, info)
@@ -606,8 +632,8 @@ def _load_benchmark(name:str, root='data', download=False):
     except (ImportError, RuntimeError, OSError) as e:
         if download: raise
         raise FileNotFoundError(
-            f'{name} not found: looked for {root/f"{stem}-train.npz"} (or {stem}-jpeg.npz, or {stem}-train-part*.npz) and '
-            f'{root/f"{stem}-test.npz"}, then for torchvision\'s files under {root} ({type(e).__name__}: {e}). '
+            f'{name} not found: looked for {root/f"{stem}-train.npz"} (or {stem}-jpeg.npz, or {stem}-train-part*.npz) '
+            f'and {root/f"{stem}-test.npz"}, then for torchvision\'s files under {root} ({type(e).__name__}: {e}). '
             f'Pass download=True to let torchvision download it (e.g. on Colab), or put NPZ files with arrays x '
             f'(uint8, NHW or NHWC) and y in {root}.') from None
     return tuple(_arrays_to_realdata(x, y, info) for x, y in arrays)
@@ -619,7 +645,8 @@ def _as_generator(generator) -> torch.Generator:
     "A CPU generator from a CPU `torch.Generator` or an integer seed."
     if isinstance(generator, torch.Generator):
         if generator.device.type != 'cpu':
-            raise ValueError(f'generator must be a CPU torch.Generator (index draws run on the CPU), got one on {generator.device}')
+            raise ValueError('generator must be a CPU torch.Generator (index draws run on the CPU), got one on '
+                             f'{generator.device}')
         return generator
     return make_generator(check_int('seed', generator, min_value=0))
 
@@ -642,7 +669,8 @@ class ClassSampler:
         c = check_int('c', c, min_value=0, max_value=self.n_classes - 1)
         n = check_int('n', n, min_value=1)
         if n > self.counts[c]:
-            raise ValueError(f'cannot sample n={n} images of class {c} ({self.info.class_names[c]!r}): it has only {self.counts[c]}')
+            raise ValueError(f'cannot sample n={n} images of class {c} ({self.info.class_names[c]!r}): it has only '
+                             f'{self.counts[c]}')
         return self.indices[c][torch.randperm(self.counts[c], generator=g)[:n].to(self.device)]
 
     def sample(self, c:int, # class
@@ -681,7 +709,8 @@ class ZCA:
     def fit(self, x_train:Tensor) -> ZCA:
         "Fit the mean and whitening matrix on `x_train` (N, C, H, W); returns self."
         if not isinstance(x_train, Tensor) or x_train.ndim != 4 or not x_train.is_floating_point():
-            raise ValueError(f'fit expects float images (N, C, H, W), got {getattr(x_train, "shape", type(x_train).__name__)}')
+            raise ValueError('fit expects float images (N, C, H, W), got '
+                             f'{getattr(x_train, "shape", type(x_train).__name__)}')
         self._zca = ZCAWhitening(eps=self.eps, compute_inv=True).fit(x_train)
         self.shape = tuple(x_train.shape[1:])
         return self
@@ -708,7 +737,8 @@ class ZCA:
         "The fitted transform as a dict of tensors (for safetensors or `torch.save`)."
         if not self.fitted: raise RuntimeError('ZCA is not fitted: nothing to save')
         z = self._zca
-        t = [torch.tensor(self.eps, dtype=torch.float64), torch.tensor(self.shape), z.mean_vector, z.transform_matrix, z.transform_inv]
+        t = [torch.tensor(self.eps, dtype=torch.float64), torch.tensor(self.shape), z.mean_vector, z.transform_matrix,
+             z.transform_inv]
         return {k: v.detach().clone() for k, v in zip(self._KEYS, t)}
 
     @classmethod
@@ -729,11 +759,13 @@ def zca_whiten(train:RealData, # the real training split (normalised as loaded)
                eps:float=0.1, # ZCA regulariser, 0.1 as in MTT/HaBa
                zca:ZCA|None=None # an already fitted transform (a cached one, or a saved set's); None: fit on `train`
               ) -> tuple[RealData, RealData, ZCA]:
-    "MTT's preprocessing: fit `ZCA(eps)` on all train images in [0, 1], whiten train and test; `(train_z, test_z, zca)`."
+    "MTT's preprocessing: fit `ZCA(eps)` on all train images in [0, 1], whiten train and test; " \
+    "`(train_z, test_z, zca)`."
     info = train.info
     if test.info != info:
         raise ValueError(f'train and test must describe the same dataset with the same normalisation; got '
-                         f'{info.name!r} {info.mean}/{info.std} and {test.info.name!r} {test.info.mean}/{test.info.std}')
+                         f'{info.name!r} {info.mean}/{info.std} and '
+                         f'{test.info.name!r} {test.info.mean}/{test.info.std}')
     if zca is None: zca = ZCA(eps).fit(info.denormalize(train.x))
     elif not zca.fitted: raise ValueError('zca must be fitted (or None, to fit it on train)')
     ident = DatasetInfo(info.name, info.channels, info.im_size, info.n_classes, (0.,) * info.channels,

@@ -45,7 +45,8 @@ def last_layer_grad(e:Tensor, # features of a batch, (N, E)
 def subsample_factor(n:int, # population size
                      b:int # draws without replacement, 1 <= b <= n
                     ) -> float:
-    "κ(n, b) = (n − b) / (b (n − 1)): variance of the mean of `b` of `n` items drawn without replacement, per unit variance."
+    "κ(n, b) = (n − b) / (b (n − 1)): variance of the mean of `b` of `n` items drawn without replacement, " \
+    "per unit variance."
     n, b = check_int('n', n, min_value=1), check_int('b', b, min_value=1, max_value=n)
     return 0. if b == n else (n - b) / (b * (n - 1))
 
@@ -64,7 +65,8 @@ def real_sampling_variance(jac:Tensor, # (C, E, P): Jacobian of each class's syn
                           ) -> Tensor:
     "(P, P) covariance of the gradient of KFS eq. 1 when each class's real mean uses `b` of `N` images (KFS eq. 3)."
     if jac.ndim != 3 or e_real.ndim != 3 or jac.shape[:2] != (e_real.shape[0], e_real.shape[2]):
-        raise ValueError(f'expected jac (C, E, P) and e_real (C, N, E) with matching C and E, got {tuple(jac.shape)} and {tuple(e_real.shape)}')
+        raise ValueError('expected jac (C, E, P) and e_real (C, N, E) with matching C and E, got '
+                         f'{tuple(jac.shape)} and {tuple(e_real.shape)}')
     C, N, _ = e_real.shape
     d = e_real - e_real.mean(1, keepdim=True)
     sigma = d.transpose(1, 2) @ d / N   # Σ_c, population covariance
@@ -89,7 +91,8 @@ def real_mean_embeddings(real:ClassSampler, # real training data
     if joint:
         xs = [real.x[real.indices[c]] for c in range(real.n_classes)]
         x = torch.cat([augment(x_c, c) if augment is not None else x_c for c, x_c in enumerate(xs)])
-        y = torch.repeat_interleave(torch.arange(real.n_classes, device=x.device), torch.tensor([len(v) for v in xs], device=x.device))
+        y = torch.repeat_interleave(torch.arange(real.n_classes, device=x.device),
+                                    torch.tensor([len(v) for v in xs], device=x.device))
         return class_means(net.embed(x), y, real.n_classes)
     out = []
     for c in range(real.n_classes):
@@ -104,28 +107,31 @@ def real_mean_embeddings(real:ClassSampler, # real training data
 @OBJECTIVES.register('dm')
 class DM(Objective):
     "Distribution matching: class-mean embeddings under a fresh frozen random network and siamese DSA (Zhao & Bilen)."
-    def __init__(self, batch_real:int|None=256, # real images per class and iteration; None: the whole class (full batch)
-                 dsa_strategy:str|None=None, # siamese DSA strategy, e.g. 'color_crop_cutout_flip_scale_rotate'; None: none
+    def __init__(self, batch_real:int|None=256, # real images per class and iteration; None: whole class (full batch)
+                 dsa_strategy:str|None=None, # siamese DSA, e.g. 'color_crop_cutout_flip_scale_rotate'; None: none
                  net:str='ConvNet', # embedding architecture, a name in `NETS`
                  net_kw:dict|None=None, # `get_net` options, e.g. {'width': 32}
-                 pool:int|None=None, # P: draw network/augmentation seeds from a fixed pool of P and cache their real means
+                 pool:int|None=None, # P: draw net/augmentation seeds from a fixed pool of P and cache their real means
                  pool_seed:int=0, # seeds the pool: entry i is `derive_seed(pool_seed, 'dm_pool', i)`
                  chunk:int=1024, # real images per forward pass (per-sample networks; batch norm uses one joint pass)
-                 pool_order:str='shuffle', # 'shuffle': the pool without replacement, reshuffled every pass; 'random': with replacement
+                 pool_order:str='shuffle', # 'shuffle': no replacement, reshuffled each pass; 'random': with replacement
                 ):
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
         if pool is not None and batch_real is not None:
-            raise ValueError(f'pool={pool} caches whole-class real means, so it needs batch_real=None (got batch_real={batch_real})')
+            raise ValueError(f'pool={pool} caches whole-class real means, so it needs batch_real=None (got '
+                             f'batch_real={batch_real})')
         NETS[net]
         self.net, self.net_kw, self.chunk = net, dict(net_kw or {}), check_int('chunk', chunk, min_value=1)
         self.dsa = DSA(dsa_strategy) if dsa_strategy not in (None, '', 'none') else None
         self.pool_seed = check_int('pool_seed', pool_seed, min_value=0)
-        self.seeds = None if pool is None else [derive_seed(pool_seed, 'dm_pool', i) for i in range(check_int('pool', pool, min_value=1))]
+        self.seeds = None if pool is None else [derive_seed(pool_seed, 'dm_pool', i)
+                                                for i in range(check_int('pool', pool, min_value=1))]
         self.pool_order = check_choice('pool_order', pool_order, ('shuffle', 'random'))
         if self.seeds is not None and self.pool_order == 'shuffle':   # draws so far: checkpointed with the objective
             self.register_buffer('pool_step', torch.zeros((), dtype=torch.long))
-        self._real_means, self._data, self._pass = {}, None, (None, None)   # real-means cache, its data, current pass order
+        # real-means cache, its data, current pass order
+        self._real_means, self._data, self._pass = {}, None, (None, None)
 
     @property
     def real_means(self) -> dict:
@@ -143,20 +149,23 @@ class DM(Objective):
         "The pool seed of draw `k` (0-based) in 'shuffle' order: draw k is entry k % P of pass k // P's permutation."
         P, (p, i) = len(self.seeds), divmod(check_int('k', k, min_value=0), len(self.seeds))
         if self._pass[0] != p:
-            self._pass = (p, torch.randperm(P, generator=make_generator(derive_seed(self.pool_seed, 'dm_pool_pass', p))).tolist())
+            self._pass = (p, torch.randperm(
+                P, generator=make_generator(derive_seed(self.pool_seed, 'dm_pool_pass', p))).tolist())
         return self.seeds[self._pass[1][i]]
 
     def draw(self, generator:torch.Generator) -> int:
         "This iteration's seed `s` (network and augmentation): fresh, or the pool's next (or, 'random', any) seed."
         if self.seeds is None: return seed_from(generator)
-        if self.pool_order == 'random': return self.seeds[int(torch.randint(len(self.seeds), (1,), generator=generator))]
+        if self.pool_order == 'random':
+            return self.seeds[int(torch.randint(len(self.seeds), (1,), generator=generator))]
         k = int(self.pool_step); self.pool_step += 1
         return self.pool_seed_at(k)
 
     def embedder(self, real:ClassSampler, s:int) -> torch.nn.Module:
         "The frozen random network of seed `s`."
         i = real.info
-        net = get_net(self.net, i.channels, i.n_classes, i.im_size, seed=derive_seed(s, 'net'), device=real.x.device, **self.net_kw)
+        net = get_net(self.net, i.channels, i.n_classes, i.im_size, seed=derive_seed(s, 'net'), device=real.x.device,
+                      **self.net_kw)
         return net.requires_grad_(False)
 
     def augment(self, x:Tensor, s:int, c:int) -> Tensor:
@@ -180,7 +189,8 @@ class DM(Objective):
         else:
             ns = [min(self.batch_real, n) for n in real.counts]
             x_real = torch.cat([self.augment(real.sample(c, ns[c], generator), s, c) for c in range(C)])
-            y_real = torch.repeat_interleave(torch.arange(C, device=x_real.device), torch.tensor(ns, device=x_real.device))
+            y_real = torch.repeat_interleave(torch.arange(C, device=x_real.device),
+                                             torch.tensor(ns, device=x_real.device))
             with torch.no_grad():   # in chunks (memory of `chunk` images), or one joint pass for batch norm (official)
                 e_real = (net.embed(x_real) if batch_coupled(net) else
                           torch.cat([net.embed(x_real[i:i + self.chunk]) for i in range(0, len(x_real), self.chunk)]))
@@ -195,14 +205,15 @@ class DM(Objective):
         key = self._data_key(real)
         if self._data is None: self._data = key
         elif self._data != key:
-            raise ValueError(f'this DM caches real means for {self._data["dataset"]} ({sum(self._data["counts"])} images); '
-                             f'got {key["dataset"]} ({sum(key["counts"])} images): use a new DM per dataset')
+            raise ValueError(f'this DM caches real means for {self._data["dataset"]} ({sum(self._data["counts"])} '
+                             f'images); got {key["dataset"]} ({sum(key["counts"])} images): use a new DM per dataset')
 
 # %% ../nbs/11_distribution_matching.ipynb #d4106791
 def save_real_means(path, means:dict, meta:dict) -> None:
     "Store a seed -> (C, E) real-means dict and its settings (JSON) as safetensors."
     from safetensors.torch import save_file
-    save_file({str(k): v.detach().cpu().contiguous() for k, v in means.items()}, str(path), metadata={'dm': json.dumps(meta)})
+    save_file({str(k): v.detach().cpu().contiguous() for k, v in means.items()}, str(path),
+              metadata={'dm': json.dumps(meta)})
 
 def load_real_means(path) -> tuple[dict, dict]:
     "(means, meta) from a file written by `save_real_means`."
@@ -222,9 +233,12 @@ def precompute_real_means(dm:DM, # a `DM` with a pool (`batch_real=None, pool=P`
                                       dsa=dm.dsa.config() if dm.dsa else None)))
     def compute(): return {s: dm.class_real_means(real, s).cpu() for s in dm.seeds}
     if path is None: compute(); return dm.real_means
-    means, stored = load_or_run(path, lambda: (compute(), meta), lambda r, p: save_real_means(p, *r), load_real_means, verbose)
+    means, stored = load_or_run(path, lambda: (compute(), meta), lambda r, p: save_real_means(p, *r), load_real_means,
+                                verbose)
     bad = {k: (stored.get(k), v) for k, v in meta.items() if stored.get(k) != v}
-    if bad: raise ValueError(f'{path} holds real means for other settings: ' + '; '.join(f'{k}: file {a!r}, DM {b!r}' for k, (a, b) in bad.items()))
+    if bad:
+        raise ValueError(f'{path} holds real means for other settings: '
+                         + '; '.join(f'{k}: file {a!r}, DM {b!r}' for k, (a, b) in bad.items()))
     pool = set(dm.seeds)
     dm.real_means.update({s: m.to(real.x.device) for s, m in means.items() if s in pool})
     return dm.real_means

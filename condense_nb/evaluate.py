@@ -84,11 +84,12 @@ def train_net(net:nn.Module, # the network to train (modified in place)
               device=None, # where to train (default: the network's device)
               callback:Callable|None=None, # called as `callback(epoch, lr, loss)` after each epoch
               lr_schedule:Callable=lr_at, # `lr_schedule(epoch, epochs, lr) -> lr` (default: one ×0.1 drop at half)
-              augment:Callable|None=None, # any per-image augmentation `augment(x, generator=g)` (e.g. `DCAug`); not with `dsa`
+              augment:Callable|None=None, # per-image augmentation `augment(x, generator=g)`, e.g. `DCAug`; not with dsa
              ) -> nn.Module:
     "Train `net` on the synthetic set `syn` with SGD (by default a single ×0.1 learning-rate drop); return it."
     epochs, batch = check_int('epochs', epochs, min_value=1), check_int('batch', batch, min_value=1)
-    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
+    if dsa is not None and augment is not None:
+        raise ValueError('pass either dsa or augment (both augment the training batches), not both')
     aug = augment if augment is not None else dsa
     device = torch.device(device) if device is not None else next(net.parameters()).device
     g = generator if generator is not None else make_generator(0)
@@ -115,7 +116,8 @@ def test_net(net:nn.Module, # a trained network
             ) -> float:
     "Accuracy of `net` on `(x, y)`, a float in [0, 1]."
     batch = check_int('batch', batch, min_value=1)
-    if len(x) != len(y) or len(x) == 0: raise ValueError(f'need as many labels as images (> 0); got {len(x)} and {len(y)}')
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f'need as many labels as images (> 0); got {len(x)} and {len(y)}')
     device, was_training = next(net.parameters()).device, net.training
     net.eval()
     try:
@@ -162,7 +164,8 @@ def _check_syn(syn, test, generator):
                          f'{test.info.name!r} has {tuple(test.x.shape[1:])}')
     n_classes = test.info.n_classes
     if y.is_floating_point():
-        if y.shape[1] != n_classes: raise ValueError(f'soft labels have {y.shape[1]} columns; expected {n_classes} classes')
+        if y.shape[1] != n_classes:
+            raise ValueError(f'soft labels have {y.shape[1]} columns; expected {n_classes} classes')
     elif y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f'synthetic labels must lie in [0, {n_classes}); got {y.min().item()} … {y.max().item()}')
 
@@ -201,7 +204,8 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     device, info = default_device(device), test.info
     _check_syn(syn, test, make_generator(derive_seed(seed, 'check')))
     dsa, x_test, y_test = _as_dsa(dsa, info), test.x.to(device), test.y.to(device)
-    if dsa is not None and augment is not None: raise ValueError('pass either dsa or augment (both augment the training batches), not both')
+    if dsa is not None and augment is not None:
+        raise ValueError('pass either dsa or augment (both augment the training batches), not both')
     if batch_standardize:
         dsa = _Standardized(dsa)
         x_test = torch.cat([standardize_batch(c) for c in x_test.split(check_int('batch', batch, min_value=1))])

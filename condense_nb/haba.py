@@ -26,27 +26,31 @@ class Hallucinator(nn.Module):
     def __init__(self, basis_shape:tuple, # (c', h', w') of the bases
                  image_shape:tuple, # (c, h, w) of the rendered images
                  feat_channels:int|None=None, # c'': feature channels; None: the image channels (official)
-                 arch:str='linear', # 'linear': distill_fac.py's StyleTranslator; 'relu': padded conv-ReLU, near-identity init
+                 arch:str='linear', # 'linear': official StyleTranslator; 'relu': padded conv-ReLU, near-identity init
                 ):
         super().__init__()
         (cb, hb, wb), (c, h, w) = basis_shape, image_shape
         f = c if feat_channels is None else check_int('feat_channels', feat_channels, 1)
         self.arch = check_choice('hallucinator arch', arch, ['linear', 'relu'])
         if arch == 'linear':   # 3x3 valid conv -> affine on (c'', h'-2, w'-2) -> 3x3 transposed conv; default init
-            self.enc, self.dec, fs, self.feat_size = nn.Conv2d(cb, f, 3), nn.ConvTranspose2d(f, c, 3), (hb - 2, wb - 2), (h - 2, w - 2)
+            self.enc, self.dec, fs, self.feat_size = (nn.Conv2d(cb, f, 3), nn.ConvTranspose2d(f, c, 3),
+                                                      (hb - 2, wb - 2), (h - 2, w - 2))
         else:
-            self.enc, self.dec, fs, self.feat_size = nn.Sequential(nn.Conv2d(cb, f, 3, padding=1), nn.ReLU()), nn.Conv2d(f, c, 3, padding=1), (hb, wb), (h, w)
+            self.enc, self.dec, fs, self.feat_size = (nn.Sequential(nn.Conv2d(cb, f, 3, padding=1), nn.ReLU()),
+                                                      nn.Conv2d(f, c, 3, padding=1), (hb, wb), (h, w))
         self.sigma, self.mu = nn.Parameter(torch.ones(f, *fs)), nn.Parameter(torch.zeros(f, *fs))
         if arch == 'relu': _identity_init(self.enc[0], self.dec, cb, f, c)
 
     def forward(self, b:Tensor) -> Tensor:
         "Render bases `b` (N, c', h', w') into images (N, c, h, w)."
         f = self.enc(b) * self.sigma + self.mu
-        if tuple(f.shape[-2:]) != self.feat_size: f = F.interpolate(f, size=self.feat_size, mode='bilinear', align_corners=False)
+        if tuple(f.shape[-2:]) != self.feat_size:
+            f = F.interpolate(f, size=self.feat_size, mode='bilinear', align_corners=False)
         return self.dec(f)
 
 def _identity_init(enc, dec, cb, f, c, noise=0.1, shift=4.0):
-    "Near-identity start of the 'relu' hallucinator: centre taps copy channels, +shift keeps values above the ReLU's kink."
+    "Near-identity start of the 'relu' hallucinator: centre taps copy channels, " \
+    "+shift keeps values above the ReLU's kink."
     with torch.no_grad():
         for conv in (enc, dec): conv.weight.mul_(noise); conv.bias.mul_(noise)
         for k in range(f): enc.weight[k, k % cb, 1, 1] += 1.   # feature k copies basis channel k mod c'
@@ -58,7 +62,8 @@ def supcon_loss(z:Tensor, # features (n, d), L2-normalised
                 labels:Tensor, # (n,): anchors with equal labels are positives of each other
                 temperature:float=0.07, # τ
                ) -> Tensor:
-    "Supervised contrastive loss (Khosla et al. 2020; HaBa eq. 3, supervised form), averaged over anchors with a positive."
+    "Supervised contrastive loss (Khosla et al. 2020; HaBa eq. 3, supervised form), " \
+    "averaged over anchors with a positive."
     n = len(z)
     eye = torch.eye(n, dtype=torch.bool, device=z.device)
     logits = (z @ z.T / temperature).masked_fill(eye, float('-inf'))
@@ -85,7 +90,8 @@ def _seeded(seed:int, fn):
 
 @PARAMS.register('haba')
 class HaBaParam(Parameterization):
-    "HaBa: bases × shared hallucinators (eqs. 1–2), with the adversarial contrastive constraint in the hooks (eqs. 3–6)."
+    "HaBa: bases × shared hallucinators (eqs. 1–2), " \
+    "with the adversarial contrastive constraint in the hooks (eqs. 3–6)."
     stochastic = True
 
     def __init__(self, bases:Tensor, # (|B|, c', h', w') learnable bases
@@ -96,7 +102,7 @@ class HaBaParam(Parameterization):
                  feat_channels:int|None=None, # c''; None: the image channels (official)
                  arch:str='linear', # `Hallucinator` architecture: 'linear' (official) or 'relu'
                  n_sample:int=2, # V: hallucinators per 'pairs' render and per adversarial view set (official: 2)
-                 lr_hallucinator:float|None=None, # learning rate of the hallucinators; None: that of the bases (official)
+                 lr_hallucinator:float|None=None, # the hallucinators' learning rate; None: that of the bases (official)
                  adversarial:bool=True, # use the adversarial contrastive constraint
                  extractor:str='ConvNet', extractor_kw:dict|None=None, # F: architecture and `get_net` options
                  lr_extractor:float=1e-3, momentum_extractor:float=0.9, # F's SGD
@@ -122,17 +128,19 @@ class HaBaParam(Parameterization):
             [Hallucinator(tuple(bases.shape[1:]), self.image_shape, feat_channels, arch) for _ in range(H)]))
         self.feat_channels, self.arch, self.lr_hallucinator = feat_channels, arch, lr_hallucinator
         self.adversarial, self.eval_standardize = bool(adversarial), bool(eval_standardize)
-        self.lam_cos, self.lam_con, self.lam_task, self.lam_lik = float(lam_cos), float(lam_con), float(lam_task), float(lam_lik)
+        self.lam_cos, self.lam_con, self.lam_task, self.lam_lik = (float(lam_cos), float(lam_con), float(lam_task),
+                                                                   float(lam_lik))
         self.temperature, self.supervised = float(temperature), bool(supervised)
         self.dsa_strategy = dsa_strategy if dsa_strategy not in ('', 'none') else None
         self._dsa = DSA(self.dsa_strategy) if self.dsa_strategy else None
         self.batch_adv = None if batch_adv is None else check_int('batch_adv', batch_adv, 2)
         self.extractor, self._opt, self.last_adv = None, None, {}
         if self.adversarial:
-            if self.n_sample < 2: raise ValueError(f'the adversarial constraint compares views: n_sample must be >= 2, got {n_sample}')
+            if self.n_sample < 2:
+                raise ValueError(f'the adversarial constraint compares views: n_sample must be >= 2, got {n_sample}')
             c, h, w = self.image_shape
-            self.extractor = get_net(extractor, c, self.n_classes, (h, w), seed=derive_seed(seed, 'extractor'), device='cpu',
-                                     **(extractor_kw or {}))
+            self.extractor = get_net(extractor, c, self.n_classes, (h, w), seed=derive_seed(seed, 'extractor'),
+                                     device='cpu', **(extractor_kw or {}))
             self._opt = torch.optim.SGD(self.extractor.parameters(), lr=lr_extractor, momentum=momentum_extractor)
         self.to(bases.device)
 
@@ -144,7 +152,8 @@ class HaBaParam(Parameterization):
              **kw): # further `HaBaParam` arguments
         "`ipc` bases per class from random real images (resized / averaged to `basis_shape`) or Gaussian noise."
         check_int('ipc', ipc, min_value=1); check_choice('init', init, ['real', 'noise'])
-        if not isinstance(generator, torch.Generator): generator = make_generator(check_int('seed', generator, min_value=0))
+        if not isinstance(generator, torch.Generator):
+            generator = make_generator(check_int('seed', generator, min_value=0))
         x, y = real.init_synthetic(ipc, generator)
         shape = tuple(real.x.shape[1:]) if basis_shape is None else tuple(int(s) for s in basis_shape)
         if len(shape) != 3: raise ValueError(f'basis_shape must be (c, h, w), got {basis_shape!r}')
@@ -154,7 +163,8 @@ class HaBaParam(Parameterization):
         if shape[1:] != tuple(x.shape[2:]): x = F.interpolate(x, size=shape[1:], mode='area')
         if init == 'noise': x = torch.randn(x.shape, generator=generator).to(x.device)
         if dsa_strategy == 'auto': dsa_strategy = dsa_strategy_for(real.info.name)
-        return cls(x, y, real.n_classes, tuple(real.x.shape[1:]), dsa_strategy=dsa_strategy, seed=seed_from(generator), **kw)
+        return cls(x, y, real.n_classes, tuple(real.x.shape[1:]), dsa_strategy=dsa_strategy, seed=seed_from(generator),
+                   **kw)
 
     @property
     def n_hallucinators(self) -> int: return len(self.hallucinators)
@@ -162,7 +172,8 @@ class HaBaParam(Parameterization):
     def n_rows(self) -> int: return len(self.bases)
 
     def budget_per_class(self) -> float:
-        "Bases plus the hallucinators' share: learnable scalars of the stored set per class (the extractor is not stored)."
+        "Bases plus the hallucinators' share: learnable scalars of the stored set per class " \
+        "(the extractor is not stored)."
         n = self.bases.numel() + sum(p.numel() for p in self.hallucinators.parameters())
         return n / self.n_classes
 
@@ -229,7 +240,8 @@ def cosine_term(self:HaBaParam, x:Tensor) -> Tensor:
 
 @patch
 def adversary_loss(self:HaBaParam, x:Tensor, y:Tensor) -> tuple[Tensor, dict]:
-    "L_F of the extractor on views `x` (labels `y`): λ_task·CE + λ_lik·(1-cos)/2 + λ_con·SupCon (eq. 4 and the scripts)."
+    "L_F of the extractor on views `x` (labels `y`): " \
+    "λ_task·CE + λ_lik·(1-cos)/2 + λ_con·SupCon (eq. 4 and the scripts)."
     V, f = self.n_sample, self.extractor.embed(x)
     n = len(x) // V
     l_task = F.cross_entropy(self.extractor.classifier(f), y)
@@ -241,7 +253,8 @@ def adversary_loss(self:HaBaParam, x:Tensor, y:Tensor) -> tuple[Tensor, dict]:
 
 @patch
 def after_loss(self:HaBaParam, run):
-    "Add λ_cos·L_cos of a fresh augmented pair, through the current (frozen) extractor, to the distillation loss (eq. 6)."
+    "Add λ_cos·L_cos of a fresh augmented pair, through the current (frozen) extractor, " \
+    "to the distillation loss (eq. 6)."
     if not self.adversarial: return
     l_cos = self.cosine_term(self.adv_views(run.generator)[0])
     self.last_adv = {'cos': float(l_cos.detach())}
@@ -278,14 +291,17 @@ def synset_tensors(self:HaBaParam, generator=0):
 
 @patch
 def meta(self:HaBaParam):
-    return dict(kind='haba', n_classes=self.n_classes, image_shape=list(self.image_shape), bpc=self.n_rows // self.n_classes,
-                n_hallucinators=self.n_hallucinators, basis_shape=list(self.bases.shape[1:]), feat_channels=self.feat_channels,
+    return dict(kind='haba', n_classes=self.n_classes, image_shape=list(self.image_shape),
+                bpc=self.n_rows // self.n_classes, n_hallucinators=self.n_hallucinators,
+                basis_shape=list(self.bases.shape[1:]), feat_channels=self.feat_channels,
                 arch=self.arch, n_sample=self.n_sample, adversarial=self.adversarial, lam_cos=self.lam_cos,
-                lam_con=self.lam_con, lam_task=self.lam_task, lam_lik=self.lam_lik, eval_standardize=self.eval_standardize)
+                lam_con=self.lam_con, lam_task=self.lam_task, lam_lik=self.lam_lik,
+                eval_standardize=self.eval_standardize)
 
 @patch(cls_method=True)
 def from_synset(cls:HaBaParam, tensors:dict, meta:dict) -> HaBaParam:
-    "Rebuild bases and hallucinators from a saved set (`meta`: the set's metadata or its `param` entry), without extractor."
+    "Rebuild bases and hallucinators from a saved set (`meta`: the set's metadata or its `param` entry), " \
+    "without extractor."
     m = meta['param'] if isinstance(meta.get('param'), dict) else meta
     if m.get('kind') != 'haba': raise ValueError(f"not a HaBa set: its parameterization is {m.get('kind')!r}")
     p = cls(tensors['param.bases'], tensors['param.y'], m['n_classes'], tuple(m['image_shape']), m['n_hallucinators'],
@@ -310,14 +326,18 @@ HABA_PARAM_KW = dict(n_hallucinators=5, arch='linear', n_sample=2, lam_cos=0.1, 
 HABA_SMOKE = dict(objective_kw=TM_SMOKE['objective_kw'], param_kw=dict(extractor_kw=dict(width=16)))
 
 register_method(Method('haba', MTT, param='haba', lr_img=100., momentum=0.95, iterations=15000, init='real',
-                       objective_kw=dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_teacher=0.001, lr_lr=1e-5,
-                                         lr_momentum=0.9, min_lr=1e-3, n_experts=100, expert_epochs_total=50,
-                                         expert_lr=0.01, expert_batch=256, expert_standardize=True),
+                       objective_kw=dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_teacher=0.001,
+                                         lr_lr=1e-5, lr_momentum=0.9, min_lr=1e-3, n_experts=100,
+                                         expert_epochs_total=50, expert_lr=0.01, expert_batch=256,
+                                         expert_standardize=True),
                        param_kw=HABA_PARAM_KW, dsa=True, eval_epochs=1000, zca=False, cases=haba_case, smoke=HABA_SMOKE,
                        source='Liu et al. 2022 (HaBa) §4.1, distill_fac.py, buffer.py and run_cifar10_ipc*_style5.sh; '
-                              'per-BPC settings in HABA_SETTINGS; evaluation standardises batches (HaBaParam.eval_settings)'));
+                              'per-BPC settings in HABA_SETTINGS; evaluation standardises batches '
+                              '(HaBaParam.eval_settings)'));
 register_method(Method('haba_dm', DM, param='haba', lr_img=1.0, momentum=0.5, iterations=20000, init='real',
                        objective_kw=dict(batch_real=256), param_kw=HABA_PARAM_KW, dsa=True, eval_epochs=1000,
-                       smoke=dict(objective_kw=dict(batch_real=16, net_kw=dict(width=16)), param_kw=dict(extractor_kw=dict(width=16))),
-                       source='HaBa Table 2 (HaBa on DM): DM defaults for the objective, HaBa §4.1 and the scripts for the '
-                              'factorization; hallucinators share lr_img with the bases (η_H = η_B); not tuned'));
+                       smoke=dict(objective_kw=dict(batch_real=16, net_kw=dict(width=16)),
+                                  param_kw=dict(extractor_kw=dict(width=16))),
+                       source='HaBa Table 2 (HaBa on DM): DM defaults for the objective, '
+                              'HaBa §4.1 and the scripts for the factorization; hallucinators share lr_img with the '
+                              'bases (η_H = η_B); not tuned'));

@@ -27,7 +27,8 @@ def _im_size(im_size) -> tuple:
     return (n, n)
 
 class SizedNet(nn.Module):
-    "Base class of all nets: checks inputs against `in_shape`; `embed` is `features` flattened, `forward` adds `classifier`."
+    "Base class of all nets: checks inputs against `in_shape`; `embed` is `features` flattened, " \
+    "`forward` adds `classifier`."
     def __init__(self,
                  channels:int, # input channels C (1 for MNIST-like data, 3 for RGB)
                  n_classes:int, # number of classes (outputs of the classifier)
@@ -42,8 +43,9 @@ class SizedNet(nn.Module):
         "Spatial size after a kernel-`k`, stride-`s`, padding-`p` layer; raise if the map would vanish."
         out = tuple((n + 2*p - k) // s + 1 for n in hw)
         if min(out) < 1:
-            raise ValueError(f"{type(self).__name__} cannot take {'x'.join(map(str, self.in_shape))} input: the feature map "
-                             f"is {hw[0]}x{hw[1]} before {where} and would vanish (use larger images or a shallower net)")
+            raise ValueError(f"{type(self).__name__} cannot take {'x'.join(map(str, self.in_shape))} input: "
+                             f"the feature map is {hw[0]}x{hw[1]} before {where} and would vanish (use larger images "
+                             "or a shallower net)")
         return out
 
     def _check(self, x):
@@ -79,7 +81,8 @@ def norm_layer(norm:str, # one of `NORMS`
             if len(shape) != 3: raise ValueError(f"norm 'layernorm' needs the map shape (C, H, W), got {tuple(shape)}")
             return nn.LayerNorm(list(shape), elementwise_affine=True)
         case 'groupnorm':
-            if c % 4: raise ValueError(f"norm 'groupnorm' uses 4 groups and needs a channel count divisible by 4, got {c}")
+            if c % 4:
+                raise ValueError(f"norm 'groupnorm' uses 4 groups and needs a channel count divisible by 4, got {c}")
             return nn.GroupNorm(4, c, affine=True)
         case 'none': return nn.Identity()
 
@@ -150,7 +153,8 @@ class MLP(SizedNet):
         super().__init__(channels, n_classes, im_size)
         width = check_int('width', width, min_value=1)
         c, h, w = self.in_shape
-        self.features = nn.Sequential(nn.Flatten(), nn.Linear(c*h*w, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(c*h*w, width), nn.ReLU(), nn.Linear(width, width),
+                                      nn.ReLU())
         self.feat_dim = width
         self.classifier = nn.Linear(width, n_classes)
 
@@ -160,7 +164,8 @@ class LeNet(SizedNet):
     def __init__(self, channels:int, n_classes:int, im_size):
         super().__init__(channels, n_classes, im_size)
         convs, (c, h, w) = _conv_stack(self, [(6, 5, 2 if channels == 1 else 0), 'P', (16, 5, 0), 'P'])
-        self.features = nn.Sequential(*convs, nn.Flatten(), nn.Linear(c*h*w, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU())
+        self.features = nn.Sequential(*convs, nn.Flatten(), nn.Linear(c*h*w, 120), nn.ReLU(), nn.Linear(120, 84),
+                                      nn.ReLU())
         self.feat_dim = 84
         self.classifier = nn.Linear(84, n_classes)
 
@@ -219,11 +224,12 @@ class BasicBlock(nn.Module):
 
 # %% ../nbs/02_nets.ipynb #dc77ac30
 class ResNet(SizedNet):
-    "ResNet of `BasicBlock`s for small images: 3x3 stem, stages of 64/128/256/512 filters, then the head described above."
+    "ResNet of `BasicBlock`s for small images: 3x3 stem, stages of 64/128/256/512 filters, " \
+    "then the head described above."
     def __init__(self, channels:int, n_classes:int, im_size,
                  blocks:tuple=(2, 2, 2, 2), # blocks per stage: (2, 2, 2, 2) is ResNet-18, (1, 1, 1, 1) ResNet-10
                  norm:str='instancenorm', # one of `RESNET_NORMS`
-                 ap:bool=False, # stride-1 convs + AvgPool2d(2), no global pool: the classifier reads 512*h*w features (`_AP`)
+                 ap:bool=False, # stride-1 convs + AvgPool2d(2), no global pool: classifier on 512*h*w features (`_AP`)
                 ):
         super().__init__(channels, n_classes, im_size)
         check_choice('ResNet norm', norm, RESNET_NORMS)
@@ -233,7 +239,9 @@ class ResNet(SizedNet):
         for i, (n, width) in enumerate(zip(blocks, (64, 128, 256, 512))):
             for j in range(check_int(f'blocks[{i}]', n, min_value=1)):
                 stride = 2 if i > 0 and j == 0 else 1
-                if stride == 2: hw = self._shrink(hw, 2, 2, 0, f'the pool of stage {i+1}') if ap else self._shrink(hw, 3, 2, 1, f'stage {i+1}')
+                if stride == 2:
+                    hw = (self._shrink(hw, 2, 2, 0, f'the pool of stage {i+1}') if ap
+                          else self._shrink(hw, 3, 2, 1, f'stage {i+1}'))
                 layers.append(BasicBlock(c, width, stride, norm, ap))
                 c = width
         if ap: self.features, self.feat_dim = nn.Sequential(*layers), c * hw[0] * hw[1]
@@ -289,7 +297,9 @@ def get_net(name:str, # a name in `NETS`, e.g. 'ConvNet', 'ConvNetBN', 'ResNet18
     factory = NETS[name]
     allowed = [p for p in inspect.signature(factory).parameters if p not in ('channels', 'n_classes', 'im_size')]
     bad = [k for k in overrides if k not in allowed]
-    if bad: raise TypeError(f"net {name!r} has no option {', '.join(map(repr, bad))}; it takes: {', '.join(allowed) or 'no options'}")
+    if bad:
+        raise TypeError(f"net {name!r} has no option {', '.join(map(repr, bad))}; it takes: "
+                        f"{', '.join(allowed) or 'no options'}")
     if seed is None: net = factory(channels, n_classes, im_size, **overrides)
     else:
         seed = check_int('seed', seed, min_value=0)

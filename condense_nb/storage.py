@@ -33,7 +33,8 @@ class SynSet:
 
     def _get(self, name):
         if name not in self.tensors:
-            raise SynSetError(f"this SynSet has no {name!r} tensor; it has: {', '.join(sorted(self.tensors)) or 'none'}")
+            raise SynSetError(f"this SynSet has no {name!r} tensor; "
+                              f"it has: {', '.join(sorted(self.tensors)) or 'none'}")
         return self.tensors[name]
     @property
     def images(self) -> Tensor: return self._get('images')
@@ -136,7 +137,8 @@ def synset_digest(tensors:dict, meta:dict) -> str:
         t = tensors[name].detach().cpu().contiguous()
         h.update(f'{name}\0{str(t.dtype)}\0{tuple(t.shape)}\0'.encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy())
-    h.update(json.dumps({k: v for k, v in meta.items() if k != 'sha256'}, sort_keys=True, separators=(',', ':')).encode())
+    h.update(json.dumps({k: v for k, v in meta.items() if k != 'sha256'}, sort_keys=True,
+                        separators=(',', ':')).encode())
     return h.hexdigest()
 
 # %% ../nbs/06_storage.ipynb #7372d732
@@ -149,12 +151,14 @@ def _check_synset(synset, where:str=''):
     if not isinstance(synset.meta, dict): raise err(f'meta must be a dict, got {type(synset.meta).__name__}')
     for k, v in synset.tensors.items():
         if not isinstance(k, str) or not k or k == '__metadata__': raise err(f'invalid tensor name {k!r}')
-        if not isinstance(v, Tensor) or v.layout != torch.strided: raise err(f'{k!r} must be a dense tensor, got {type(v).__name__}')
+        if not isinstance(v, Tensor) or v.layout != torch.strided:
+            raise err(f'{k!r} must be a dense tensor, got {type(v).__name__}')
     has_x, has_y = 'images' in synset.tensors, 'labels' in synset.tensors
     if has_x != has_y: raise err("'images' and 'labels' must be stored together")
     if has_x:
         x, y = synset.images, synset.labels
-        if x.ndim != 4 or not x.is_floating_point(): raise err(f"'images' must be a float (N, C, H, W) tensor, got {x.dtype} {tuple(x.shape)}")
+        if x.ndim != 4 or not x.is_floating_point():
+            raise err(f"'images' must be a float (N, C, H, W) tensor, got {x.dtype} {tuple(x.shape)}")
         if y.ndim != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
             raise err(f"'labels' must be an integer (N,) tensor, got {y.dtype} {tuple(y.shape)}")
         if len(x) != len(y): raise err(f"'images' has {len(x)} rows but 'labels' has {len(y)}")
@@ -222,7 +226,8 @@ def _parse_meta(path:Path, raw:dict) -> dict:
     "Our JSON record from the safetensors metadata map, checked for format and version."
     if META_KEY not in raw: raise SynSetError(f'{path}: no {META_KEY!r} metadata; was it written by save_synset?')
     try: meta = json.loads(raw[META_KEY])
-    except json.JSONDecodeError as e: raise SynSetError(f'{path}: {META_KEY!r} metadata is not valid JSON: {e}') from None
+    except json.JSONDecodeError as e:
+        raise SynSetError(f'{path}: {META_KEY!r} metadata is not valid JSON: {e}') from None
     if not isinstance(meta, dict) or meta.get('format') != FORMAT:
         fmt = meta.get('format') if isinstance(meta, dict) else type(meta).__name__
         raise SynSetError(f'{path}: metadata format is {fmt!r}, expected {FORMAT!r}')

@@ -75,7 +75,8 @@ def _sgd_epoch(net, real, lr, batch, dsa, generator, standardize=False):
     return total / n
 
 def _save_tensor(path, name, t, meta):
-    with atomic_path(path) as tmp: save_file({name: t.detach().contiguous().cpu()}, str(tmp), metadata={'config': json.dumps(meta)})
+    with atomic_path(path) as tmp:
+        save_file({name: t.detach().contiguous().cpu()}, str(tmp), metadata={'config': json.dumps(meta)})
 
 def _load_tensor(path, name):
     with safe_open(str(path), framework='pt') as f: return f.get_tensor(name), json.loads(f.metadata()['config'])
@@ -97,13 +98,15 @@ def train_expert(real:ClassSampler, # real training data (ZCA-whitened for CIFAR
     "Train one expert with plain SGD and return its trajectory, shape `(epochs+1, P)`; resumable per epoch."
     epochs, seed, batch = check_int('epochs', epochs, 1), check_int('seed', seed, 0), check_int('batch', batch, 1)
     i = real.info
-    m = get_net(net, i.channels, i.n_classes, i.im_size, seed=derive_seed(seed, 'net'), device=real.x.device, **(net_kw or {}))
+    m = get_net(net, i.channels, i.n_classes, i.im_size, seed=derive_seed(seed, 'net'), device=real.x.device,
+                **(net_kw or {}))
     fn, dsa = FlatNet(m), DSA(dsa_strategy) if dsa_strategy not in (None, '', 'none') else None
     snaps, start = [fn.flatten()], 0
     if folder is not None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         while start < epochs and _snap(folder, start + 1).exists(): start += 1
-        snaps = [_load_tensor(_snap(folder, k), 'theta')[0].to(real.x.device) if k else snaps[0] for k in range(start + 1)]
+        snaps = [_load_tensor(_snap(folder, k), 'theta')[0].to(real.x.device) if k else snaps[0]
+                 for k in range(start + 1)]
         with torch.no_grad():
             for p, v in zip(m.parameters(), fn.params(snaps[-1]).values()): p.copy_(v)
     for ep in range(start, epochs):
@@ -134,15 +137,16 @@ def expert_trajectories(real:ClassSampler, # real training data
     for i in bar:
         s = derive_seed(seed, 'expert', i)
         cfg = _expert_config(real, epochs, s, net, net_kw, lr, batch, dsa_strategy, standardize)
-        run = lambda folder=None: train_expert(real, epochs, s, net, net_kw, lr, batch, dsa_strategy, folder, standardize)
+        run = lambda folder=None: train_expert(real, epochs, s, net, net_kw, lr, batch, dsa_strategy, folder,
+                                               standardize)
         if path is None: out.append(run()); continue
         f, part = Path(path) / f'expert_{i:03d}.safetensors', Path(path) / f'expert_{i:03d}.partial'
         if f.exists():
             t, old = _load_tensor(f, 'trajectory')
             if old != cfg:
                 diff = [k for k in cfg if old.get(k) != cfg[k]]
-                raise ValueError(f'{f} was trained with other settings ({", ".join(f"{k}: {old.get(k)!r} -> {cfg[k]!r}" for k in diff)}); '
-                                 'use another path')
+                raise ValueError(f'{f} was trained with other settings '
+                                 f'({", ".join(f"{k}: {old.get(k)!r} -> {cfg[k]!r}" for k in diff)}); use another path')
             bar.set_postfix_str('loaded', refresh=False)
         else:
             t = run(part)
@@ -165,12 +169,13 @@ def _student_batches(param:Parameterization, device) -> tuple[Callable, int]:
 @OBJECTIVES.register('mtt')
 class MTT(Objective):
     "Trajectory matching (Cazenavette et al. 2022): N student steps from θ*_t should land on θ*_{t+M} (HaBa eq. 7)."
-    def __init__(self, experts:Tensor|str|Path|None=None, # (E, T+1, P) trajectories, a folder of expert files, or None: build in `setup`
+    def __init__(self,
+                 experts:Tensor|str|Path|None=None, # (E, T+1, P) trajectories, expert folder or None (built in `setup`)
                  n_experts:int=100, # E: experts to train or load when `experts` is None (buffer.py: 100)
                  expert_epochs_total:int=50, # T: epochs per expert (buffer.py: 50)
                  expert_lr:float=0.01, # β: the experts' SGD learning rate
                  expert_batch:int=256, # the experts' minibatch size
-                 expert_seed:int=0, # experts' seeds derive from it (not from the run's seed: one cache serves every run)
+                 expert_seed:int=0, # experts' seeds derive from it (not the run's seed: one cache serves every run)
                  expert_standardize:bool=False, # standardise every expert batch (HaBa's buffer.py)
                  syn_steps:int=20, # N: differentiable student steps per iteration
                  expert_epochs:int=3, # M: expert epochs to match
@@ -191,17 +196,21 @@ class MTT(Objective):
             self.experts_path, experts = str(experts), torch.stack([_load_tensor(f, 'trajectory')[0] for f in files])
         if experts is not None:
             if not isinstance(experts, Tensor) or experts.ndim != 3:
-                raise ValueError(f'experts must be an (E, T+1, P) tensor, a folder or None, got {getattr(experts, "shape", experts)!r}')
+                raise ValueError('experts must be an (E, T+1, P) tensor, a folder or None, got '
+                                 f'{getattr(experts, "shape", experts)!r}')
             self._experts = experts.detach().float().cpu()   # large and read-only: a plain attribute, kept on the CPU
             n_experts, expert_epochs_total = experts.shape[0], experts.shape[1] - 1
-        self.n_experts, self.expert_epochs_total = check_int('n_experts', n_experts, 1), check_int('expert_epochs_total', expert_epochs_total, 1)
+        self.n_experts, self.expert_epochs_total = (check_int('n_experts', n_experts, 1),
+                                                    check_int('expert_epochs_total', expert_epochs_total, 1))
         self.expert_lr, self.expert_batch = float(expert_lr), check_int('expert_batch', expert_batch, 1)
         self.expert_seed, self.expert_standardize = check_int('expert_seed', expert_seed, 0), bool(expert_standardize)
-        self.syn_steps, self.expert_epochs = check_int('syn_steps', syn_steps, 1), check_int('expert_epochs', expert_epochs, 1)
+        self.syn_steps, self.expert_epochs = (check_int('syn_steps', syn_steps, 1),
+                                              check_int('expert_epochs', expert_epochs, 1))
         self.max_start_epoch = check_int('max_start_epoch', max_start_epoch, 1)
         if self.max_start_epoch - 1 + self.expert_epochs > self.expert_epochs_total:
-            raise ValueError(f'max_start_epoch={max_start_epoch} with expert_epochs={expert_epochs} needs trajectories of '
-                             f'at least {self.max_start_epoch - 1 + self.expert_epochs} epochs; the experts have {self.expert_epochs_total}')
+            raise ValueError(f'max_start_epoch={max_start_epoch} with expert_epochs={expert_epochs} needs trajectories '
+                             f'of at least {self.max_start_epoch - 1 + self.expert_epochs} epochs; the experts have '
+                             f'{self.expert_epochs_total}')
         self.lr_lr, self.lr_momentum, self.lr_teacher = float(lr_lr), float(lr_momentum), float(lr_teacher)
         self.min_lr = None if min_lr is None else float(min_lr)
         self.batch_syn = None if batch_syn is None else check_int('batch_syn', batch_syn, 1)
@@ -249,11 +258,13 @@ def setup(self:MTT, run):
 
 # %% ../nbs/12_trajectory_matching.ipynb #a2b6d820
 @patch
-def match(self:MTT, batch:Callable, # `batch(idx, generator) -> (x, y)`: synthetic rows `idx` (a fresh render or a slice)
+def match(self:MTT,
+          batch:Callable, # `batch(idx, generator) -> (x, y)`: synthetic rows `idx` (fresh render or slice)
           n:int, # number of synthetic rows
           generator:torch.Generator) -> Tensor:
     "L_DD (eq. 7) of one random expert and start epoch: N student steps, step n on minibatch `batch(idx_n, generator)`."
-    if self._student is None: raise RuntimeError('MTT is not set up: condense calls setup(run); outside a run call prepare(real)')
+    if self._student is None:
+        raise RuntimeError('MTT is not set up: condense calls setup(run); outside a run call prepare(real)')
     fn, dev = self._student, self.syn_lr.device
     e = int(torch.randint(len(self._experts), (1,), generator=generator))
     t = int(torch.randint(self.max_start_epoch, (1,), generator=generator))
@@ -299,12 +310,18 @@ def synset_tensors(self:MTT) -> dict: return {'syn_lr': self.syn_lr.detach().cpu
 
 # %% ../nbs/12_trajectory_matching.ipynb #fc9bd7ba
 MTT_SETTINGS = {  # (dataset, ipc) -> distill.py arguments, from justincui03/dc_benchmark (REFERENCE.md)
-    ('cifar10', 1): dict(syn_steps=50, expert_epochs=2, max_start_epoch=2, lr_img=100, lr_lr=1e-7, lr_teacher=0.01, zca=True),
-    ('cifar10', 10): dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.001, zca=True),
-    ('cifar10', 50): dict(syn_steps=30, expert_epochs=2, max_start_epoch=40, lr_img=1000, lr_lr=1e-5, lr_teacher=0.001, zca=False),
-    ('cifar100', 1): dict(syn_steps=20, expert_epochs=3, max_start_epoch=20, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01, zca=True),
-    ('cifar100', 10): dict(syn_steps=20, expert_epochs=2, max_start_epoch=20, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01, zca=False),
-    ('cifar100', 50): dict(syn_steps=80, expert_epochs=2, max_start_epoch=40, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01, zca=True,
+    ('cifar10', 1): dict(syn_steps=50, expert_epochs=2, max_start_epoch=2, lr_img=100, lr_lr=1e-7, lr_teacher=0.01,
+                         zca=True),
+    ('cifar10', 10): dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.001,
+                          zca=True),
+    ('cifar10', 50): dict(syn_steps=30, expert_epochs=2, max_start_epoch=40, lr_img=1000, lr_lr=1e-5, lr_teacher=0.001,
+                          zca=False),
+    ('cifar100', 1): dict(syn_steps=20, expert_epochs=3, max_start_epoch=20, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01,
+                          zca=True),
+    ('cifar100', 10): dict(syn_steps=20, expert_epochs=2, max_start_epoch=20, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01,
+                           zca=False),
+    ('cifar100', 50): dict(syn_steps=80, expert_epochs=2, max_start_epoch=40, lr_img=1000, lr_lr=1e-5, lr_teacher=0.01,
+                           zca=True,
                            batch_syn=125),
 }
 
@@ -326,5 +343,6 @@ register_method(Method('mtt', MTT, lr_img=1000., momentum=0.5, iterations=5000, 
                        objective_kw=dict(syn_steps=20, expert_epochs=3, max_start_epoch=25, lr_teacher=0.01, lr_lr=1e-5,
                                          n_experts=100, expert_epochs_total=50, expert_lr=0.01, expert_batch=256),
                        dsa=True, eval_epochs=1000, zca=False, cases=mtt_case, smoke=TM_SMOKE,
-                       source='Cazenavette et al. 2022: distill.py and buffer.py defaults; per-case settings in MTT_SETTINGS '
-                              '(justincui03/dc_benchmark); experts are built in MTT.setup and cached under cache_dir'));
+                       source='Cazenavette et al. 2022: distill.py and buffer.py defaults; '
+                              'per-case settings in MTT_SETTINGS (justincui03/dc_benchmark); '
+                              'experts are built in MTT.setup and cached under cache_dir'));
