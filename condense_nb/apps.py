@@ -218,7 +218,7 @@ def continual(dataset:str='digits', # a name in `DATASETS`
               root:str|Path='data', train_per_class:int|None=None, data:tuple|None=None, # the data (`prepare_data`)
               net:str='ConvNet', net_kw:dict|None=None, dsa:bool=True, lr:float=0.01, batch:int=256,
               kd_weight:float=1., temperature:float=2., finetune_epochs:int=100, finetune_lr:float=0.1,
-              method_kw:dict|None=None, # memory-method overrides, e.g. `{'iterations': 200}`
+              method_kw:dict|None=None, # the memory's settings: a method's (`{'iterations': 200}`) or a coreset's (`{'epochs': 5}`)
               smoke:bool=False, # the memory method's tiny settings
               device=None, progress:bool=True) -> dict:
     "Class-incremental learning with a rehearsal memory: per-stage accuracy on all seen classes, mean ± std over seeds."
@@ -291,11 +291,14 @@ def split_val(train:RealData, fraction:float=0.1, seed:int=0) -> tuple[RealData,
 
 def build_proxy(train:RealData, # the search's training split
                 kind:str, # 'early' (all of `train`, few epochs), a `CORESETS` name, or a `METHODS` name
-                ipc:int, seed:int=0, device=None, method_kw:dict|None=None, smoke:bool=False,
+                ipc:int, seed:int=0, device=None,
+                method_kw:dict|None=None, # overrides of a method's settings (method proxies only)
+                coreset_kw:dict|None=None, # options of a coreset strategy (coreset proxies only)
+                smoke:bool=False,
                ) -> tuple[Tensor, Tensor]:
     "The proxy training set `(x, y)` (CPU) of one kind: a coreset, a condensed set, or the whole split ('early')."
     if kind == 'early': return train.x.cpu(), train.y.cpu()
-    return build_memory(train, kind, ipc, seed, device, method_kw, smoke)
+    return build_memory(train, kind, ipc, seed, device, coreset_kw if kind in CORESETS.names else method_kw, smoke)
 
 # %% ../nbs/15_applications.ipynb #69afe7ac
 def train_arch(arch:dict, # ConvNet keyword arguments (`arch_space`)
@@ -349,7 +352,9 @@ def nas_proxy(dataset:str='digits', # a name in `DATASETS`
               dsa:bool=True, # DSA when training on proxies (DM: all proxies and early stopping)
               seed:int=0, out:str|Path|None=None, # folder for a resumable `record.json` (one entry per architecture)
               root:str|Path='data', train_per_class:int|None=None, data:tuple|None=None,
-              method_kw:dict|None=None, smoke:bool=False, device=None, progress:bool=True) -> dict:
+              method_kw:dict|None=None, # overrides of the method proxies' settings, e.g. `{'iterations': 200}`
+              coreset_kw:dict|None=None, # options of the coreset proxies, e.g. `{'epochs': 5}` for herding's network
+              smoke:bool=False, device=None, progress:bool=True) -> dict:
     "Rank architectures by training on proxy sets vs on all data: a record with every accuracy and a per-proxy summary."
     # the architectures are the record's entries, not part of its configuration: a larger space extends a record
     device, out, archs = default_device(device), check_out(out), dict(archs or arch_space())
@@ -365,7 +370,8 @@ def nas_proxy(dataset:str='digits', # a name in `DATASETS`
     train, val = split_val(train_all, val_fraction, seed)
     config = dict(dataset=info.name, proxies=proxies, ipc=ipc, proxy_epochs=proxy_epochs,
                   early_epochs=early_epochs, full_epochs=full_epochs, n_nets=n_nets, val_fraction=val_fraction, batch=batch,
-                  lr=lr, dsa=bool(dsa), seed=seed, train_per_class=train_per_class, method_kw=method_kw or {}, smoke=smoke,
+                  lr=lr, dsa=bool(dsa), seed=seed, train_per_class=train_per_class, method_kw=method_kw or {},
+                  coreset_kw=coreset_kw or {}, smoke=smoke,
                   n_train=len(train), n_val=len(val), n_test=len(test))
     rec, path = open_record(out, config, 'archs')
     rec.setdefault('proxies', {}); rec.setdefault('space', {})
@@ -376,7 +382,7 @@ def nas_proxy(dataset:str='digits', # a name in `DATASETS`
         if p in rec['proxies'] and (f is None or f.exists()) and p != 'early' and out is not None: sets[p] = tuple(load_file(str(f))[k] for k in ('x', 'y'))
         else:
             t0 = time.perf_counter()
-            sets[p] = build_proxy(train, p, ipc, derive_seed(seed, 'proxy', p), device, method_kw, smoke)
+            sets[p] = build_proxy(train, p, ipc, derive_seed(seed, 'proxy', p), device, method_kw, coreset_kw, smoke)
             rec['proxies'][p] = dict(seconds=round(time.perf_counter() - t0, 2), n_images=len(sets[p][1]))
             if f is not None:
                 out.mkdir(parents=True, exist_ok=True)

@@ -171,10 +171,12 @@ def _app_parsers(sub) -> None:
     n.add_argument('--batch', type=int, default=250, help='training batch size (default 250, as in DM)')
     n.add_argument('--seed', type=int, default=0, help='seeds the split, the proxies and the networks (default 0)')
     n.add_argument('--iterations', type=int, default=None, help="iterations of a method proxy (default: the method's)")
+    n.add_argument('--coreset-kw', type=_json_arg, default=None, metavar='JSON',
+                   help='options of the coreset proxies, e.g. \'{"epochs": 5}\' for herding\'s network')
     for x in (c, n):
         x.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=True, help='DSA while training (default on)')
         x.add_argument('--method-kw', type=_json_arg, default=None, metavar='JSON',
-                       help='overrides of the memory/proxy method settings or coreset options, e.g. \'{"lr_img": 1.0}\'')
+                       help='settings of the memory (a method\'s overrides or a coreset\'s options) or of the method proxies, e.g. \'{"lr_img": 1.0}\'')
         x.add_argument('--train-per-class', type=int, default=None, help='cap on real images per class (default: all)')
         x.add_argument('--root', default='data', help='folder with the dataset files (default: data)')
         x.add_argument('--out', required=True, help='folder for record.json (resumable)')
@@ -200,7 +202,8 @@ def _nas_proxy(a) -> None:
     archs = arch_space(a.widths, a.depths, a.norms, a.acts, a.pools)
     rec = nas_proxy(a.dataset, archs, a.proxies, a.ipc, a.proxy_epochs, a.early_epochs, a.full_epochs, a.nets, a.top_k,
                     a.val_fraction, a.batch, dsa=a.dsa, seed=a.seed, out=a.out, root=a.root,
-                    train_per_class=a.train_per_class, method_kw=_method_kw(a), smoke=a.smoke, device=a.device,
+                    train_per_class=a.train_per_class, method_kw=_method_kw(a), coreset_kw=a.coreset_kw,
+                    smoke=a.smoke, device=a.device,
                     progress=not a.no_progress)
     for p, s in rec['summary'].items():
         print(f"{p:10s} rho {s['rho']:+.2f}  selected {s['selected']} ({s['selected_test']:.1f} %)  {s['seconds']} s")

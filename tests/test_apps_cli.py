@@ -57,7 +57,8 @@ def test_continual_console_method_memory_and_errors(tmp_path):
 
 
 NAS = ['nas-proxy', '--dataset', 'digits', '--depths', '1', '--norms', 'instancenorm', 'none', '--proxies', 'random',
-       'early', '--ipc', '3', '--proxy-epochs', '3', '--early-epochs', '1', '--full-epochs', '2', '--no-dsa', '--no-progress']
+       'early', '--ipc', '3', '--proxy-epochs', '3', '--early-epochs', '1', '--full-epochs', '2', '--no-dsa', '--no-progress',
+       '--iterations', '2']  # method settings must not reach the coreset proxies
 
 
 def test_nas_proxy_console_resumes(tmp_path):
