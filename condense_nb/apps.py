@@ -250,7 +250,7 @@ def continual(dataset:str='digits', # a name in `DATASETS`
         if progress: print(f"seed {seed}: " + ' '.join(f'{a:.1f}' for a in r['acc']) + f" ({rec['runs'][str(seed)]['total_seconds']} s)")
     return rec
 
-# %% ../nbs/15_applications.ipynb #74351848
+# %% ../nbs/15_applications.ipynb #226e25bc
 _SHORT = dict(instancenorm='IN', batchnorm='BN', layernorm='LN', groupnorm='GN', none='NN', relu='R', sigmoid='S',
               leakyrelu='L', swish='Sw', avgpooling='AP', maxpooling='MP')
 
@@ -281,7 +281,7 @@ def spearman(a, b) -> float:
     den = (ra.pow(2).sum() * rb.pow(2).sum()).sqrt()
     return float((ra * rb).sum() / den) if den > 0 else float('nan')
 
-# %% ../nbs/15_applications.ipynb #b2d12f0f
+# %% ../nbs/15_applications.ipynb #9dbb8f0c
 def split_val(train:RealData, fraction:float=0.1, seed:int=0) -> tuple[RealData, RealData]:
     "`(train, val)`: a random `fraction` of the training images held out for validation (DM's NAS split)."
     if not 0 < fraction < 1: raise ValueError(f'val fraction must lie in (0, 1), got {fraction}')
@@ -300,7 +300,7 @@ def build_proxy(train:RealData, # the search's training split
     if kind == 'early': return train.x.cpu(), train.y.cpu()
     return build_memory(train, kind, ipc, seed, device, coreset_kw if kind in CORESETS.names else method_kw, smoke)
 
-# %% ../nbs/15_applications.ipynb #69afe7ac
+# %% ../nbs/15_applications.ipynb #9c3b926a
 def train_arch(arch:dict, # ConvNet keyword arguments (`arch_space`)
                x:Tensor, y:Tensor, # training set
                val:RealData, test:RealData, # selection and reporting data
@@ -316,7 +316,7 @@ def train_arch(arch:dict, # ConvNet keyword arguments (`arch_space`)
         vals.append(100 * test_net(net, val.x, val.y)); tests.append(100 * test_net(net, test.x, test.y))
     return dict(val=sum(vals) / len(vals), test=sum(tests) / len(tests), seconds=round(time.perf_counter() - t0, 2))
 
-# %% ../nbs/15_applications.ipynb #68836520
+# %% ../nbs/15_applications.ipynb #6dc63d05
 def nas_summary(rec:dict, # a `nas_proxy` record
                 top_k:int=1, # architectures selected by each proxy's validation accuracy
                ) -> dict:
@@ -338,7 +338,7 @@ def nas_summary(rec:dict, # a `nas_proxy` record
                       speedup=round(full_s / search, 1) if search > 0 else None)
     return out
 
-# %% ../nbs/15_applications.ipynb #212d5f19
+# %% ../nbs/15_applications.ipynb #04fc0205
 def nas_proxy(dataset:str='digits', # a name in `DATASETS`
               archs:dict|None=None, # `{name: ConvNet kwargs}` (default: `arch_space()`)
               proxies=('dm', 'random', 'herding', 'early'), # proxy kinds (`build_proxy`)
