@@ -88,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('path', help='a set file written by condense_nb')
     s.add_argument('--png', default=None, help='write an image grid here')
     sub.add_parser('methods', help='list the registered methods and where their defaults come from')
+    _app_parsers(sub)
     return p
 
 # %% ../nbs/19_cli.ipynb #5a0cc11b
@@ -128,12 +129,86 @@ def _methods(a) -> None:
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `condense_nb` console command."
     a = parser().parse_args(argv)
-    jobs = dict(condense=_condense, experiment=_experiment, evaluate=_evaluate, show=_show, methods=_methods)
+    jobs = dict(condense=_condense, experiment=_experiment, evaluate=_evaluate, show=_show, methods=_methods, **_APP_JOBS)
     try: jobs[a.command](a)
     except (ValueError, TypeError, FileNotFoundError, NotImplementedError, FloatingPointError, ImportError) as e:
         print(f'condense_nb {a.command}: error: {e}', file=sys.stderr)
         return 2
     return 0
+
+# %% ../nbs/19_cli.ipynb #80587e80
+from .apps import continual, nas_proxy, arch_space
+
+# %% ../nbs/19_cli.ipynb #e68334cc
+def _app_parsers(sub) -> None:
+    "The sub-commands of the applications chapter: `continual` and `nas-proxy`."
+    c = sub.add_parser('continual', help='class-incremental learning with a selected or condensed rehearsal memory')
+    c.add_argument('--dataset', default='digits', help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
+    c.add_argument('--stages', type=int, default=5, help='learning stages; the classes are split in order (default 5)')
+    c.add_argument('--memory', default='herding', help='memory: a coreset strategy (random, herding, kcenter) or a method name')
+    c.add_argument('--ipc', type=int, default=10, help='memory images per class (default 10)')
+    c.add_argument('--kd', action='store_true', help="distil the previous stage's model (lambda 1, T 2)")
+    c.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='one run per seed (default 0 1 2)')
+    c.add_argument('--epochs', type=int, default=10, help='training epochs per stage (default 10)')
+    c.add_argument('--finetune-epochs', type=int, default=100, help='balanced fine-tuning epochs on the memory (default 100)')
+    c.add_argument('--iterations', type=int, default=None, help="iterations of the memory method (default: the method's)")
+    n = sub.add_parser('nas-proxy', help='rank ConvNet variants on proxy sets vs all data (Spearman, top-k, time)')
+    n.add_argument('--dataset', default='digits', help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
+    n.add_argument('--widths', type=int, nargs='+', default=[32, 64, 128], help='ConvNet widths (default 32 64 128)')
+    n.add_argument('--depths', type=int, nargs='+', default=[1, 2, 3], help='ConvNet depths (default 1 2 3)')
+    n.add_argument('--norms', nargs='+', default=['instancenorm', 'batchnorm', 'none'], help='normalisations')
+    n.add_argument('--acts', nargs='+', default=['relu'], help='activations (default relu)')
+    n.add_argument('--pools', nargs='+', default=['avgpooling'], help='poolings (default avgpooling)')
+    n.add_argument('--proxies', nargs='+', default=['dm', 'random', 'herding', 'early'],
+                   help="proxy sets: 'early' (all data, few epochs), coreset strategies, method names")
+    n.add_argument('--ipc', type=int, default=10, help='images per class of the small proxies (default 10)')
+    n.add_argument('--proxy-epochs', type=int, default=100, help='epochs on a small proxy (default 100)')
+    n.add_argument('--early-epochs', type=int, default=5, help="epochs of the 'early' proxy (default 5)")
+    n.add_argument('--full-epochs', type=int, default=30, help='epochs on all data (default 30)')
+    n.add_argument('--nets', type=int, default=1, help='networks per architecture and training set (default 1)')
+    n.add_argument('--top-k', type=int, default=1, help='architectures selected per proxy (default 1)')
+    n.add_argument('--val-fraction', type=float, default=0.1, help='share of the training set held out (default 0.1)')
+    n.add_argument('--batch', type=int, default=250, help='training batch size (default 250, as in DM)')
+    n.add_argument('--seed', type=int, default=0, help='seeds the split, the proxies and the networks (default 0)')
+    n.add_argument('--iterations', type=int, default=None, help="iterations of a method proxy (default: the method's)")
+    n.add_argument('--coreset-kw', type=_json_arg, default=None, metavar='JSON',
+                   help='options of the coreset proxies, e.g. \'{"epochs": 5}\' for herding\'s network')
+    for x in (c, n):
+        x.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=True, help='DSA while training (default on)')
+        x.add_argument('--method-kw', type=_json_arg, default=None, metavar='JSON',
+                       help='settings of the memory (a method\'s overrides or a coreset\'s options) or of the method proxies, e.g. \'{"lr_img": 1.0}\'')
+        x.add_argument('--train-per-class', type=int, default=None, help='cap on real images per class (default: all)')
+        x.add_argument('--root', default='data', help='folder with the dataset files (default: data)')
+        x.add_argument('--out', required=True, help='folder for record.json (resumable)')
+        x.add_argument('--smoke', action='store_true', help="the memory/proxy method's tiny settings")
+        x.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: the best available)')
+        x.add_argument('--no-progress', action='store_true', help='no per-seed / per-architecture lines')
+
+# %% ../nbs/19_cli.ipynb #b9a74471
+def _method_kw(a) -> dict|None:
+    "`--method-kw` with `--iterations` folded in."
+    kw = dict(a.method_kw or {})
+    if a.iterations is not None: kw['iterations'] = a.iterations
+    return kw or None
+
+def _continual(a) -> None:
+    rec = continual(a.dataset, a.stages, a.memory, a.ipc, a.kd, a.seeds, a.epochs, a.out, a.root, a.train_per_class,
+                    dsa=a.dsa, finetune_epochs=a.finetune_epochs, method_kw=_method_kw(a), smoke=a.smoke,
+                    device=a.device, progress=not a.no_progress)
+    print(f"{a.memory}{' + KD' if a.kd else ''} {a.dataset}, {a.stages} stages, ipc {a.ipc}, {rec['n_runs']} seeds: " +
+          ', '.join(f'{m:.1f} ± {s:.1f}' for m, s in zip(rec['mean'], rec['std'])))
+
+def _nas_proxy(a) -> None:
+    archs = arch_space(a.widths, a.depths, a.norms, a.acts, a.pools)
+    rec = nas_proxy(a.dataset, archs, a.proxies, a.ipc, a.proxy_epochs, a.early_epochs, a.full_epochs, a.nets, a.top_k,
+                    a.val_fraction, a.batch, dsa=a.dsa, seed=a.seed, out=a.out, root=a.root,
+                    train_per_class=a.train_per_class, method_kw=_method_kw(a), coreset_kw=a.coreset_kw,
+                    smoke=a.smoke, device=a.device,
+                    progress=not a.no_progress)
+    for p, s in rec['summary'].items():
+        print(f"{p:10s} rho {s['rho']:+.2f}  selected {s['selected']} ({s['selected_test']:.1f} %)  {s['seconds']} s")
+
+_APP_JOBS = {'continual': _continual, 'nas-proxy': _nas_proxy}
 
 # %% ../nbs/19_cli.ipynb #2a9f4661
 #| eval: false

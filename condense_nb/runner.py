@@ -29,7 +29,7 @@ __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_
 
 # %% ../nbs/09_runner.ipynb #e9c88bb3
 ENTRY_POINT_GROUP = 'condense_nb.methods'
-_ABOVE_METHODS = ('runner', 'cli')  # the layers that use methods and never register any
+_ABOVE_METHODS = ('runner', 'apps', 'cli')  # the layers that use methods and never register any
 
 def load_methods() -> list[str]:
     "Register every method: import the package's own modules, then each `condense_nb.methods` entry point; the names."
