@@ -183,7 +183,7 @@ def class_means(x:Tensor, y:Tensor, n_classes:int) -> Tensor:
     sums = torch.zeros(n_classes, x.shape[1], dtype=x.dtype, device=x.device).index_add_(0, y, x)
     return sums / counts[:, None].to(x.dtype)
 
-# %% ../nbs/07_engine.ipynb #1be82436
+# %% ../nbs/07_engine.ipynb #a0318719
 @OBJECTIVES.register('pixel_mmd')
 class PixelMMD(Objective):
     ("Linear-kernel MMD in pixel space: squared distance of real and synthetic class means, summed over classes "
@@ -314,7 +314,7 @@ class Run:
         self.start = self.done = int(state['it'])
         self.hist = History(**state['history'])
 
-# %% ../nbs/07_engine.ipynb #575fe4e7
+# %% ../nbs/07_engine.ipynb #54b4a646
 class NonFiniteStop(Callback):
     ("Stop with `NonFiniteLossError` when the loss or a learnable tensor becomes NaN/inf, naming the last good "
      "checkpoint.")
@@ -391,7 +391,7 @@ class FnCallback(Callback):
     def __init__(self, fn:Callable): self.fn = fn
     def after_iter(self, run): self.fn(run.it, run.loss, run.param)
 
-# %% ../nbs/07_engine.ipynb #07a6270b
+# %% ../nbs/07_engine.ipynb #97ad6a58
 LR_SCHEDULES = {'constant': lambda it, n: 1., 'linear': lambda it, n: (n - it) / n}
 
 class LRSchedule(Callback):
@@ -517,7 +517,7 @@ class Method:
                 'optimizer_kw', 'dsa', 'eval_epochs', 'lr_schedule', 'zca')
         out = {k: getattr(self, k) for k in keys}
         layers = [self.cases(dataset, ipc) if self.cases is not None and dataset is not None else {},
-                  self.smoke if smoke else {}, {k: v for k, v in overrides.items() if v is not None}]
+                  {'iterations': 3, **self.smoke} if smoke else {}, {k: v for k, v in overrides.items() if v is not None}]
         for layer in layers:
             bad = set(layer) - set(keys)
             if bad: raise ValueError(f'unknown settings of method {self.name!r}: {sorted(bad)}; '
