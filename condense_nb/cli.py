@@ -24,7 +24,8 @@ def _json_arg(text:str) -> dict:
     "A JSON object given on the command line (for --objective-kw / --param-kw)."
     try: v = json.loads(text)
     except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f'not valid JSON ({e.msg}): {text!r}') from None
-    if not isinstance(v, dict): raise argparse.ArgumentTypeError(f'expected a JSON object like {{"batch_real": 64}}, got {text!r}')
+    if not isinstance(v, dict):
+        raise argparse.ArgumentTypeError(f'expected a JSON object like {{"batch_real": 64}}, got {text!r}')
     return v
 
 def _common(c, required:bool) -> None:
@@ -36,23 +37,29 @@ def _common(c, required:bool) -> None:
     c.add_argument('--ipc', type=int, required=required, default=None if required else 1,
                    help='images per class (for factorized sets: the budget in images per class)')
     c.add_argument('--iterations', type=int, default=None, help="outer iterations (default: the method's)")
-    c.add_argument('--lr-img', type=float, default=None, help="learning rate of the synthetic set (default: the method's)")
+    c.add_argument('--lr-img', type=float, default=None,
+                   help="learning rate of the synthetic set (default: the method's)")
     c.add_argument('--objective-kw', type=_json_arg, default=None, metavar='JSON',
                    help='overrides of the objective\'s arguments, e.g. \'{"batch_real": 64}\'')
-    c.add_argument('--param-kw', type=_json_arg, default=None, metavar='JSON', help="overrides of the parameterization's arguments")
+    c.add_argument('--param-kw', type=_json_arg, default=None, metavar='JSON',
+                   help="overrides of the parameterization's arguments")
     c.add_argument('--data', default=None, metavar='PATH',
                    help='your own data instead of --dataset: a folder with one sub-folder of images per class, or an '
                         '.npz with arrays x, y (optionally x_test, y_test, class_names)')
-    c.add_argument('--test-data', default=None, metavar='PATH', help="test split of --data (default: the NPZ's, else a hold-out)")
-    c.add_argument('--test-fraction', type=float, default=0.2, help='share of each class of --data held out for testing (default 0.2)')
+    c.add_argument('--test-data', default=None, metavar='PATH',
+                   help="test split of --data (default: the NPZ's, else a hold-out)")
+    c.add_argument('--test-fraction', type=float, default=0.2,
+                   help='share of each class of --data held out for testing (default 0.2)')
     c.add_argument('--root', default='data', help='folder with the dataset files (NPZ or torchvision); default: data')
     c.add_argument('--download', action='store_true', help='let torchvision download missing datasets')
     c.add_argument('--eval-net', default='ConvNet', help=f'evaluation network, one of: {", ".join(NETS.names)}')
     c.add_argument('--eval-nets', type=int, default=5, help='fresh networks trained per evaluated set (default 5)')
-    c.add_argument('--eval-epochs', type=int, default=None, help="epochs per evaluation network (default: the method's protocol)")
+    c.add_argument('--eval-epochs', type=int, default=None,
+                   help="epochs per evaluation network (default: the method's protocol)")
     c.add_argument('--eval-dsa', action=argparse.BooleanOptionalAction, default=None,
                    help="train evaluation networks with DSA (default: the method's protocol)")
-    c.add_argument('--cache', default=None, help='folder for reusable artefacts: expert trajectories, ZCA (default: OUT/cache)')
+    c.add_argument('--cache', default=None,
+                   help='folder for reusable artefacts: expert trajectories, ZCA (default: OUT/cache)')
     c.add_argument('--ckpt-every', type=int, default=100, help='iterations between checkpoints (default 100)')
     c.add_argument('--smoke', action='store_true', help="the method's tiny settings on 10 images per class (tests, CI)")
     c.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: the best available)')
@@ -71,17 +78,23 @@ def parser() -> argparse.ArgumentParser:
     x = sub.add_parser('experiment', help='one set per seed with a resumable run record (the experiment notebooks)')
     _common(x, required=True)
     x.add_argument('--out', required=True, help='folder for record.json, synset_seed*.safetensors and checkpoints')
-    x.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4], help='one synthetic set per seed (default 0 1 2 3 4)')
+    x.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4],
+                   help='one synthetic set per seed (default 0 1 2 3 4)')
     x.add_argument('--train-per-class', type=int, default=None, help='cap on real images per class (default: all)')
-    x.add_argument('--eval-every', type=int, default=0, help='also evaluate 1 net every this many iterations (default: never)')
-    e = sub.add_parser('evaluate', help="evaluate a saved set with its own protocol (or overrides) on its dataset's test split")
+    x.add_argument('--eval-every', type=int, default=0,
+                   help='also evaluate 1 net every this many iterations (default: never)')
+    e = sub.add_parser('evaluate',
+                       help="evaluate a saved set with its own protocol (or overrides) on its dataset's test split")
     e.add_argument('path', help='a set file written by condense_nb (*.safetensors)')
     e.add_argument('--root', default='data', help='folder with the dataset files (default: data)')
-    e.add_argument('--net', default=None, help=f"evaluation network (default: the stored protocol's), one of: {', '.join(NETS.names)}")
+    e.add_argument('--net', default=None,
+                   help=f"evaluation network (default: the stored protocol's), one of: {', '.join(NETS.names)}")
     e.add_argument('--nets', type=int, default=None, help="number of networks (default: the stored protocol's)")
     e.add_argument('--epochs', type=int, default=None, help="epochs per network (default: the stored protocol's)")
-    e.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=None, help="DSA during training (default: as stored)")
-    e.add_argument('--seed', type=int, default=None, help="seed of the networks (default: the stored protocol's, as in the run)")
+    e.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=None,
+                   help="DSA during training (default: as stored)")
+    e.add_argument('--seed', type=int, default=None,
+                   help="seed of the networks (default: the stored protocol's, as in the run)")
     e.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps')
     e.add_argument('--no-progress', action='store_true', help='no progress bar')
     s = sub.add_parser('show', help="print a saved set's metadata and optionally draw it")
@@ -103,8 +116,10 @@ def _experiment(a) -> None:
                          root=a.root, download=a.download, train_per_class=a.train_per_class, eval_net=a.eval_net,
                          eval_nets=a.eval_nets, eval_epochs=a.eval_epochs, eval_dsa=a.eval_dsa, eval_every=a.eval_every,
                          smoke=a.smoke, cache_dir=a.cache, ckpt_every=a.ckpt_every, data=a.data,
-                         test_data=a.test_data, test_fraction=a.test_fraction, device=a.device, progress=not a.no_progress)
-    print(f"{a.method} {a.dataset} ipc {a.ipc}: {rec['mean']:.2f} ± {rec['std']:.2f} over {rec['n_sets']} sets x nets ({rec['device']})")
+                         test_data=a.test_data, test_fraction=a.test_fraction, device=a.device,
+                         progress=not a.no_progress)
+    print(f"{a.method} {a.dataset} ipc {a.ipc}: {rec['mean']:.2f} ± {rec['std']:.2f} over "
+          f"{rec['n_sets']} sets x nets ({rec['device']})")
 
 def _evaluate(a) -> None:
     cset = load_condensed(a.path)
@@ -129,7 +144,8 @@ def _methods(a) -> None:
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `condense_nb` console command."
     a = parser().parse_args(argv)
-    jobs = dict(condense=_condense, experiment=_experiment, evaluate=_evaluate, show=_show, methods=_methods, **_APP_JOBS)
+    jobs = dict(condense=_condense, experiment=_experiment, evaluate=_evaluate, show=_show, methods=_methods,
+                **_APP_JOBS)
     try: jobs[a.command](a)
     except (ValueError, TypeError, FileNotFoundError, NotImplementedError, FloatingPointError, ImportError) as e:
         print(f'condense_nb {a.command}: error: {e}', file=sys.stderr)
@@ -143,17 +159,22 @@ from .apps import continual, nas_proxy, arch_space
 def _app_parsers(sub) -> None:
     "The sub-commands of the applications chapter: `continual` and `nas-proxy`."
     c = sub.add_parser('continual', help='class-incremental learning with a selected or condensed rehearsal memory')
-    c.add_argument('--dataset', default='digits', help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
+    c.add_argument('--dataset', default='digits',
+                   help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
     c.add_argument('--stages', type=int, default=5, help='learning stages; the classes are split in order (default 5)')
-    c.add_argument('--memory', default='herding', help='memory: a coreset strategy (random, herding, kcenter) or a method name')
+    c.add_argument('--memory', default='herding',
+                   help='memory: a coreset strategy (random, herding, kcenter) or a method name')
     c.add_argument('--ipc', type=int, default=10, help='memory images per class (default 10)')
     c.add_argument('--kd', action='store_true', help="distil the previous stage's model (lambda 1, T 2)")
     c.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='one run per seed (default 0 1 2)')
     c.add_argument('--epochs', type=int, default=10, help='training epochs per stage (default 10)')
-    c.add_argument('--finetune-epochs', type=int, default=100, help='balanced fine-tuning epochs on the memory (default 100)')
-    c.add_argument('--iterations', type=int, default=None, help="iterations of the memory method (default: the method's)")
+    c.add_argument('--finetune-epochs', type=int, default=100,
+                   help='balanced fine-tuning epochs on the memory (default 100)')
+    c.add_argument('--iterations', type=int, default=None,
+                   help="iterations of the memory method (default: the method's)")
     n = sub.add_parser('nas-proxy', help='rank ConvNet variants on proxy sets vs all data (Spearman, top-k, time)')
-    n.add_argument('--dataset', default='digits', help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
+    n.add_argument('--dataset', default='digits',
+                   help=f'dataset name, one of: {", ".join(DATASETS.names)} (default digits)')
     n.add_argument('--widths', type=int, nargs='+', default=[32, 64, 128], help='ConvNet widths (default 32 64 128)')
     n.add_argument('--depths', type=int, nargs='+', default=[1, 2, 3], help='ConvNet depths (default 1 2 3)')
     n.add_argument('--norms', nargs='+', default=['instancenorm', 'batchnorm', 'none'], help='normalisations')
@@ -174,9 +195,11 @@ def _app_parsers(sub) -> None:
     n.add_argument('--coreset-kw', type=_json_arg, default=None, metavar='JSON',
                    help='options of the coreset proxies, e.g. \'{"epochs": 5}\' for herding\'s network')
     for x in (c, n):
-        x.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=True, help='DSA while training (default on)')
+        x.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=True,
+                       help='DSA while training (default on)')
         x.add_argument('--method-kw', type=_json_arg, default=None, metavar='JSON',
-                       help='settings of the memory (a method\'s overrides or a coreset\'s options) or of the method proxies, e.g. \'{"lr_img": 1.0}\'')
+                       help='settings of the memory (a method\'s overrides or a coreset\'s options) '
+                            'or of the method proxies, e.g. \'{"lr_img": 1.0}\'')
         x.add_argument('--train-per-class', type=int, default=None, help='cap on real images per class (default: all)')
         x.add_argument('--root', default='data', help='folder with the dataset files (default: data)')
         x.add_argument('--out', required=True, help='folder for record.json (resumable)')

@@ -50,7 +50,8 @@ def _zca_key(train:RealData, eps:float) -> dict:
 def fit_zca(train:RealData, eps:float=0.1, cache_dir:str|Path|None=None) -> ZCA:
     "A ZCA transform fitted on `train` (pixels in [0, 1]); cached under `cache_dir/zca/` when given."
     key = _zca_key(train, eps)
-    path = None if cache_dir is None else Path(cache_dir) / 'zca' / f"{key['dataset']}_{key['sha256']}_eps{eps}.safetensors"
+    name = f"{key['dataset']}_{key['sha256']}_eps{eps}.safetensors"
+    path = None if cache_dir is None else Path(cache_dir) / 'zca' / name
     if path is not None and path.exists():
         with safe_open(str(path), framework='pt') as f:
             if json.loads(f.metadata()['key']) != key: raise ValueError(f'{path} was fitted on other data; remove it')
@@ -91,7 +92,8 @@ def own_data(path:str|Path, # a folder of class folders, or an .npz with x, y (o
             ) -> tuple[RealData, RealData, dict]:
     "`(train, test, source)` of your own images; `source` lets a saved set rebuild the same test split."
     train, test = load_custom(path, test_path, test_fraction, seed)
-    source = dict(path=str(Path(path).resolve()), test_path=None if test_path is None else str(Path(test_path).resolve()),
+    source = dict(path=str(Path(path).resolve()),
+                  test_path=None if test_path is None else str(Path(test_path).resolve()),
                   test_fraction=float(test_fraction), seed=int(seed))
     return train, test, source
 
@@ -109,7 +111,8 @@ def check_eval_net(net:str, info, net_kw:dict|None=None) -> None:
         raise ValueError(f'evaluation net {net!r} cannot take {info.name} images of shape '
                          f'{(info.channels, *info.im_size)}: {str(e).splitlines()[0]}') from None
     if tuple(out.shape) != (2, info.n_classes):
-        raise ValueError(f'evaluation net {net!r} gives outputs of shape {tuple(out.shape)} for {info.name}, expected (2, {info.n_classes})')
+        raise ValueError(f'evaluation net {net!r} gives outputs of shape {tuple(out.shape)} for {info.name}, '
+                         f'expected (2, {info.n_classes})')
 
 # %% ../nbs/09_runner.ipynb #989eef5d
 def build_method(real:ClassSampler, # real training data (on the run's device)
@@ -148,8 +151,8 @@ def eval_protocol(settings:dict, # resolved method settings
                   objective:Objective|None=None, # adds its `eval_settings()` (e.g. MTT's learned lr)
                   param:Parameterization|None=None, # adds its `eval_settings()` (e.g. HaBa's batch standardisation)
                   net:str='ConvNet', n_nets:int=5, epochs:int|None=None, dsa:bool|None=None, seed:int=0,
-                  net_kw:dict|None=None, test_first:int|None=None, # evaluate on the first `test_first` test images (smoke)
-                  method:str|None=None, # adds the method's own protocol (`Method.eval_protocol`: DC-aug, KFS's schedule)
+                  net_kw:dict|None=None, test_first:int|None=None, # evaluate on the first `test_first` test images
+                  method:str|None=None, # adds the method's own protocol (`Method.eval_protocol`: DC-aug, KFS lr)
                  ) -> dict:
     "The evaluation protocol of a condensed set, as plain JSON (stored in the set file)."
     NETS[net]
@@ -158,11 +161,13 @@ def eval_protocol(settings:dict, # resolved method settings
     if bad: raise ValueError(f'method {method!r} declares unknown evaluation settings {sorted(bad)}')
     use_dsa = (own.get('dsa', settings['dsa']) if dsa is None else bool(dsa)) and not own.get('augment')
     p = dict(net=net, net_kw=dict(net_kw or {}), n_nets=check_int('eval_nets', n_nets, min_value=1),
-             epochs=check_int('eval_epochs', own.get('epochs', settings['eval_epochs']) if epochs is None else epochs, min_value=1),
+             epochs=check_int('eval_epochs', own.get('epochs', settings['eval_epochs']) if epochs is None else epochs,
+                              min_value=1),
              lr=own.get('lr', 0.01), batch=own.get('batch', 256), dsa=dsa_strategy_for(dataset) if use_dsa else None,
              seed=check_int('seed', seed, min_value=0), train_kw={}, test_first=test_first,
              augment=own.get('augment'), lr_milestones=own.get('lr_milestones'), lr_gamma=own.get('lr_gamma', 0.1))
-    extra = {**(param.eval_settings() if param is not None else {}), **(objective.eval_settings() if objective is not None else {})}
+    extra = {**(param.eval_settings() if param is not None else {}),
+             **(objective.eval_settings() if objective is not None else {})}
     for k in ('lr', 'batch', 'epochs', 'net_kw'):
         if k in extra: p[k] = extra.pop(k)
     p['train_kw'].update(extra)
@@ -181,10 +186,12 @@ def condensed_synset(param:Parameterization, # the condensed set
                     ) -> SynSet:
     "The `SynSet` of a condensed set: rendered images, parameters, learned objective tensors, ZCA, protocol."
     tensors = param.synset_tensors(make_generator(derive_seed(seed, 'render')))
-    if objective is not None: tensors.update({f'objective.{k}': v.detach() for k, v in objective.synset_tensors().items()})
+    if objective is not None:
+        tensors.update({f'objective.{k}': v.detach() for k, v in objective.synset_tensors().items()})
     if zca is not None: tensors.update({f'zca.{k}': v for k, v in zca.state_dict().items()})
     norm = (None, None) if zca is not None else (list(info.mean), list(info.std))
-    meta = make_meta(info.name, *norm, method=method, config=config, seed=seed, budget_per_class=param.budget_per_class(),
+    meta = make_meta(info.name, *norm, method=method, config=config, seed=seed,
+                     budget_per_class=param.budget_per_class(),
                      zca=zca is not None, param=param.meta(), stochastic=bool(param.stochastic), eval=protocol,
                      n_classes=param.n_classes, class_names=list(info.class_names) if info.class_names else None,
                      data_normalize=dict(mean=list(info.mean), std=list(info.std)), data_source=data_source)
@@ -200,14 +207,17 @@ def save_condensed(path:str|Path, # destination `*.safetensors`
     save_synset(path, synset)
     if png:
         m = synset.meta
-        if m['zca']: save_grid(path.with_suffix('.png'), synset.images, synset.labels, meta=m, zca=ZCA.from_state_dict(synset.group('zca')))
+        if m['zca']:
+            save_grid(path.with_suffix('.png'), synset.images, synset.labels, meta=m,
+                      zca=ZCA.from_state_dict(synset.group('zca')))
         else: save_grid(path.with_suffix('.png'), synset.images, synset.labels, mean=m['normalize']['mean'],
                         std=m['normalize']['std'], meta=m)
     return path
 
 # %% ../nbs/09_runner.ipynb #7cbf289b
 class CondensedSet:
-    "A saved condensed set with what its evaluation needs: data (re-rendered per epoch if stochastic), test transform, protocol."
+    "A saved condensed set with what its evaluation needs: data (re-rendered per epoch if stochastic), " \
+    "test transform, protocol."
     def __init__(self, synset:SynSet, where:str='set'):
         self.synset, self.meta, self.where = synset, synset.meta, where
         m = self.meta
@@ -215,7 +225,8 @@ class CondensedSet:
         else:
             load_methods()
             if m['method'] not in METHODS:
-                raise ValueError(f"{where} stores no evaluation protocol and its method {m['method']!r} is not registered; "
+                raise ValueError(f"{where} stores no evaluation protocol and its method "
+                                 f"{m['method']!r} is not registered; "
                                  'pass the evaluation settings explicitly')
             s = METHODS[m['method']].settings()
             self.protocol = eval_protocol(s, m['dataset'], n_nets=5, seed=0, method=m['method'])
@@ -231,7 +242,8 @@ class CondensedSet:
         if not self.meta.get('stochastic'): return self.synset.images, self.synset.labels
         kind = (self.meta.get('param') or {}).get('kind')
         load_methods()
-        p = PARAMS[kind].from_synset({k[len('param.'):]: v for k, v in self.synset.tensors.items() if k.startswith('param.')},
+        p = PARAMS[kind].from_synset({k[len('param.'):]: v for k, v in self.synset.tensors.items()
+                                      if k.startswith('param.')},
                                      self.meta['param'])
         return p.eval_data()
 
@@ -241,14 +253,17 @@ class CondensedSet:
         return source_test(src) if src else load_dataset(self.meta['dataset'], root=root)[1]
 
     def prepare_test(self, test:RealData) -> RealData:
-        "The test split in the set's space: ZCA-whitened with the stored transform, or checked for the same normalisation."
+        "The test split in the set's space: ZCA-whitened with the stored transform, " \
+        "or checked for the same normalisation."
         if test.info.name != self.meta['dataset']:
-            raise ValueError(f"{self.where} was condensed on {self.meta['dataset']!r}, got test data of {test.info.name!r}")
+            raise ValueError(f"{self.where} was condensed on {self.meta['dataset']!r}, got test data of "
+                             f"{test.info.name!r}")
         if self.meta.get('zca'):
             z = ZCA.from_state_dict(self.synset.group('zca'))
             return zca_whiten(test, test, zca=z)[1]
         mean = (self.meta.get('normalize') or {}).get('mean')
-        if mean is not None and not torch.allclose(torch.tensor(mean), torch.tensor(test.info.mean, dtype=torch.float64).float()):
+        if mean is not None and not torch.allclose(torch.tensor(mean),
+                                                   torch.tensor(test.info.mean, dtype=torch.float64).float()):
             raise ValueError(f'{self.where} was normalised with mean {mean}, the test data uses {list(test.info.mean)}')
         return test
 
@@ -267,17 +282,20 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
     if not isinstance(cset, CondensedSet): cset = load_condensed(cset)
     p = cset.protocol
     if test is None: test = cset.load_test(root)
-    if p.get('test_first') is not None and len(test) > p['test_first']: test = test.subset(torch.arange(p['test_first']))
+    if p.get('test_first') is not None and len(test) > p['test_first']:
+        test = test.subset(torch.arange(p['test_first']))
     strategy = p['dsa'] if dsa is None else (dsa_strategy_for(cset.meta['dataset']) if dsa else None)
     extra = {}
     if p.get('augment') and not dsa: extra['augment'] = DCAug(p['augment'])
     if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
     if extra.get('augment') is not None: strategy = None
     return evaluate_synset(cset.eval_data(), cset.prepare_test(test), net=net or p['net'],
-                           n_nets=p['n_nets'] if n_nets is None else n_nets, epochs=p['epochs'] if epochs is None else epochs,
+                           n_nets=p['n_nets'] if n_nets is None else n_nets,
+                           epochs=p['epochs'] if epochs is None else epochs,
                            lr=p['lr'], batch=p['batch'], dsa=DSA(strategy) if strategy else None,
                            seed=p['seed'] if seed is None else seed, device=device,
-                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra, **p['train_kw'])
+                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra,
+                           **p['train_kw'])
 
 # %% ../nbs/09_runner.ipynb #b2cb4fb2
 def check_out(out:str|Path|None) -> Path|None:
@@ -288,7 +306,8 @@ def check_out(out:str|Path|None) -> Path|None:
     parent = out
     while not parent.exists(): parent = parent.parent
     if not parent.is_dir(): raise ValueError(f'output folder {out} cannot be created: {parent} is a file, not a folder')
-    if not os.access(parent, os.W_OK | os.X_OK): raise ValueError(f'output folder {out} is not writable ({parent} is read-only)')
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f'output folder {out} is not writable ({parent} is read-only)')
     return out
 
 def _write_json(path, obj):
@@ -352,10 +371,12 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                                                 progress=progress, ckpt_every=ckpt_every)
     t_condense = time.perf_counter() - t0
     protocol = eval_protocol(s, train.info.name, objective, param, method=method, **eval_args)
-    synset = condensed_synset(param, train_raw.info, method, _run_config(method, ipc, s, protocol, dataset=train.info.name),
+    synset = condensed_synset(param, train_raw.info, method,
+                              _run_config(method, ipc, s, protocol, dataset=train.info.name),
                               seed, protocol, objective, zca, source)
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
-    res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device, progress=progress)
+    res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device,
+                                 progress=progress)
     idx = select_coreset(train, ipc, 'random', seed=derive_seed(seed, 'random'))
     res_rand = evaluate_synset((train.x[idx], train.y[idx]), test, net=eval_net, n_nets=protocol['n_nets'],
                                epochs=protocol['epochs'], batch=protocol['batch'],
@@ -388,11 +409,14 @@ def _git_commit() -> str:
 def _device_name(device) -> str:
     return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
 
-def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float, **extra) -> dict:
+def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float,
+                  **extra) -> dict:
     "Add one seed's evaluation `res` and condensation history to the run record `rec`, refresh its summary, save it."
-    rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std, final_loss=hist.loss[-1] if hist.loss else None,
+    rec['runs'][str(seed)] = dict(accs=res.accs, mean=res.mean, std=res.std,
+                                  final_loss=hist.loss[-1] if hist.loss else None,
                                   loss_curve=hist.loss[:: max(1, len(hist.loss) // 100)],
-                                  condense_seconds=round(condense_seconds, 1), total_seconds=round(total_seconds, 1), **extra)
+                                  condense_seconds=round(condense_seconds, 1), total_seconds=round(total_seconds, 1),
+                                  **extra)
     accs = torch.tensor([a for r in rec['runs'].values() for a in r['accs']])
     rec.update(mean=float(accs.mean()), std=float(accs.std(unbiased=False)) if len(accs) > 1 else 0.,
                n_sets=len(rec['runs']), n_nets_total=len(accs), device=_device_name(device), torch=torch.__version__,
@@ -418,7 +442,8 @@ def run_experiment(dataset:str, method:str, ipc:int,
                    test_data:str|Path|None=None, # its test split (default: the NPZ's, else a hold-out)
                    test_fraction:float=0.2, # share of each class held out when there is no test split
                    device=None, progress:bool=True) -> dict:
-    "Condense one set per seed, evaluate each saved set with its protocol, and keep a resumable run record in `out/record.json`."
+    "Condense one set per seed, evaluate each saved set with its protocol, and keep a resumable run record in " \
+    "`out/record.json`."
     load_methods()
     m, _ = METHODS[method], NETS[eval_net]
     ipc, device, out = check_int('ipc', ipc, min_value=1), default_device(device), check_out(out)
@@ -429,7 +454,8 @@ def run_experiment(dataset:str, method:str, ipc:int,
                   cache_dir, dict(iterations=iterations, lr_img=lr_img, objective_kw=objective_kw, param_kw=param_kw))
     (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     real = ClassSampler(train, device)
-    eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, test_first=len(test_raw) if smoke else None)
+    eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
+                     test_first=len(test_raw) if smoke else None)
     base = eval_protocol(s, train.info.name, method=method, **eval_args)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
                          n_train=len(train), n_test=len(test), smoke=smoke, data_source=source)
@@ -451,9 +477,11 @@ def run_experiment(dataset:str, method:str, ipc:int,
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, ckpt_every=ckpt_every)
         t_cond = time.perf_counter() - t0
-        protocol = eval_protocol(s, train.info.name, objective, param, method=method, seed=derive_seed(seed, 'eval'), **eval_args)
+        protocol = eval_protocol(s, train.info.name, objective, param, method=method, seed=derive_seed(seed, 'eval'),
+                                 **eval_args)
         path = save_condensed(out / f'synset_seed{seed}.safetensors',
-                              condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca, source))
+                              condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca,
+                                               source))
         res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
@@ -480,7 +508,8 @@ def results_table(rows:list[dict]) -> str:
         p = f'{paper[0]:.1f} ± {paper[1]:.1f}' if paper else '—'
         rec = json.loads(path.read_text()) if path.exists() else None
         if rec is None or not rec.get('runs'):
-            out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | {row.get('protocol', '')} |")
+            out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | "
+                       f"{row.get('protocol', '')} |")
             continue
         ours = f"{rec['mean']:.1f} ± {rec['std']:.1f}"
         if rec['config'].get('smoke'): ours, d = f'{ours} (smoke, not a result)', ''
