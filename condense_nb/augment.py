@@ -57,7 +57,7 @@ def _translate(x, shifts):
     rows = (torch.arange(h, device=x.device) - shifts[:, :1] + 1).clamp(0, h + 1)  # (N|1, H) source rows
     cols = (torch.arange(w, device=x.device) - shifts[:, 1:] + 1).clamp(0, w + 1)  # (N|1, W) source columns
     idx = torch.arange(n, device=x.device).view(-1, 1, 1)
-    return xp[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    return xp[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()  # NCHW again: fast convolutions
 
 # %% ../nbs/03_augment.ipynb #512a3504
 def _cutout(x, boxes):

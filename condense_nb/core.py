@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['set_seed', 'derive_seed', 'make_generator', 'default_device', 'check_int', 'check_choice', 'Registry', 'atomic_path',
-           'load_or_run']
+__all__ = ['set_seed', 'derive_seed', 'make_generator', 'default_device', 'keep_freed_memory', 'check_int', 'check_choice',
+           'Registry', 'atomic_path', 'load_or_run']
 
 # %% ../nbs/00_core.ipynb #cca0e3d1
 def set_seed(seed:int, # non-negative integer seed
@@ -65,6 +65,17 @@ def default_device(device=None) -> torch.device:
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
         return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #806ad979
+def keep_freed_memory() -> bool:
+    "glibc only: serve allocations from the heap (M_MMAP_MAX 0) and never trim it; True if applied."
+    import ctypes, ctypes.util, platform
+    if platform.system() != 'Linux': return False
+    try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError: return False
+    if not hasattr(libc, 'mallopt'): return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 # %% ../nbs/00_core.ipynb #5a2ad3bd
 def check_int(name:str, value, min_value:int|None=None, max_value:int|None=None) -> int:

@@ -83,7 +83,7 @@ def batch_coupled(net:torch.nn.Module) -> bool:
 def real_mean_embeddings(real:ClassSampler, # real training data
                          net:torch.nn.Module, # embedding network with `.embed`
                          augment:Callable[[Tensor, int], Tensor]|None=None, # `augment(x, c)`: the class-c transform
-                         chunk:int=1024, # images embedded at a time
+                         chunk:int=256, # images embedded at a time
                          joint:bool=False, # one pass over all classes (for batch norm) instead of chunks per class
                         ) -> Tensor:
     "Mean embedding of every real image of each class (optionally augmented per class), shape (C, E)."
@@ -113,7 +113,7 @@ class DM(Objective):
                  net_kw:dict|None=None, # `get_net` options, e.g. {'width': 32}
                  pool:int|None=None, # P: draw net/augmentation seeds from a fixed pool of P and cache their real means
                  pool_seed:int=0, # seeds the pool: entry i is `derive_seed(pool_seed, 'dm_pool', i)`
-                 chunk:int=1024, # real images per forward pass (per-sample networks; batch norm uses one joint pass)
+                 chunk:int=256, # real images per forward pass (per-sample networks; batch norm uses one joint pass)
                  pool_order:str='shuffle', # 'shuffle': no replacement, reshuffled each pass; 'random': with replacement
                 ):
         super().__init__()

@@ -90,7 +90,7 @@ def norm_layer(norm:str, # one of `NORMS`
 def act_layer(act:str) -> nn.Module:
     "The activation named `act` (one of `ACTS`)."
     match check_choice('act', act, ACTS):
-        case 'relu': return nn.ReLU()
+        case 'relu': return nn.ReLU(inplace=True)   # in place, as the official code: one activation less in memory
         case 'sigmoid': return nn.Sigmoid()
         case 'leakyrelu': return nn.LeakyReLU(negative_slope=0.01)
         case 'swish': return nn.SiLU()
