@@ -19,7 +19,8 @@ from .augment import DSA, dsa_strategy_for
 from .evaluate import lr_at, train_net, test_net
 from .coreset import CORESETS, select_coreset
 from .engine import METHODS
-from .runner import load_methods, prepare_data, own_data, condense_method, check_out, _write_json, _git_commit, _device_name
+from .runner import (load_methods, prepare_data, own_data, condense_method, check_out, _write_json,
+                                _git_commit, _device_name)
 
 # %% auto #0
 __all__ = ['class_stages', 'restrict_classes', 'build_memory', 'kd_loss', 'train_stage', 'seen_accuracy', 'continual_seed',
@@ -32,7 +33,8 @@ def class_stages(n_classes:int, # number of classes K
                 ) -> list[list[int]]:
     "Classes `0..K-1` in `T` consecutive groups (sizes differ by at most one): the class-incremental schedule."
     n_classes, stages = check_int('n_classes', n_classes, min_value=1), check_int('stages', stages, min_value=1)
-    if stages > n_classes: raise ValueError(f'stages={stages} exceeds the {n_classes} classes: every stage needs a class')
+    if stages > n_classes:
+        raise ValueError(f'stages={stages} exceeds the {n_classes} classes: every stage needs a class')
     return [t.tolist() for t in torch.arange(n_classes).tensor_split(stages)]
 
 def restrict_classes(data:RealData, # real data with all classes
@@ -57,7 +59,8 @@ def build_memory(new:RealData, # real data of the new classes only, labelled 0..
                  method_kw:dict|None=None, # overrides of the method's settings (e.g. `iterations`) or coreset options
                  smoke:bool=False, # the method's tiny settings
                 ) -> tuple[Tensor, Tensor]:
-    "`(x, y)` on the CPU, `ipc` images per class of `new` for the rehearsal memory: selected or condensed from `new` alone."
+    "`(x, y)` on the CPU, `ipc` images per class of `new` for the rehearsal memory: selected or condensed from `new` " \
+    "alone."
     kw = dict(method_kw or {})
     if memory in CORESETS.names:
         idx = select_coreset(new, ipc, memory, seed=seed, device=device, **kw)
@@ -93,7 +96,8 @@ def train_stage(net:nn.Module, # the model, trained in place from where the last
                 kd_weight:float=1., # λ, the weight of the distillation term
                 temperature:float=2., # T
                ) -> nn.Module:
-    "One stage of class-incremental training: cross-entropy over the seen classes (+ λ·KD on the old ones); returns `net`."
+    "One stage of class-incremental training: cross-entropy over the seen classes (+ λ·KD on the old ones); " \
+    "returns `net`."
     epochs, batch = check_int('epochs', epochs, min_value=1), check_int('batch', batch, min_value=1)
     device, g = next(net.parameters()).device, generator if generator is not None else make_generator(0)
     x, y = x.to(device), y.to(device)
@@ -144,7 +148,8 @@ def continual_seed(train:RealData, test:RealData, # real data with all classes
                    method_kw:dict|None=None, smoke:bool=False, # memory method settings
                    device=None,
                   ) -> dict:
-    "Train one model stage by stage on new data plus memory (then balanced fine-tuning on the memory); accuracy on the seen classes per stage."
+    "Train one model stage by stage on new data plus memory (then balanced fine-tuning on the memory); " \
+    "accuracy on the seen classes per stage."
     device, info = default_device(device), train.info
     order = [c for s in stages for c in s]
     if sorted(order) != list(range(info.n_classes)) or order != list(range(info.n_classes)):
@@ -218,7 +223,7 @@ def continual(dataset:str='digits', # a name in `DATASETS`
               root:str|Path='data', train_per_class:int|None=None, data:tuple|None=None, # the data (`prepare_data`)
               net:str='ConvNet', net_kw:dict|None=None, dsa:bool=True, lr:float=0.01, batch:int=256,
               kd_weight:float=1., temperature:float=2., finetune_epochs:int=100, finetune_lr:float=0.1,
-              method_kw:dict|None=None, # the memory's settings: a method's (`{'iterations': 200}`) or a coreset's (`{'epochs': 5}`)
+              method_kw:dict|None=None, # the memory's settings: a method's (`{'iterations': 200}`), a coreset's
               smoke:bool=False, # the memory method's tiny settings
               device=None, progress:bool=True) -> dict:
     "Class-incremental learning with a rehearsal memory: per-stage accuracy on all seen classes, mean ± std over seeds."
@@ -230,7 +235,8 @@ def continual(dataset:str='digits', # a name in `DATASETS`
                          f'or a method ({", ".join(METHODS.names)})')
     train, test, _ = prepare_data(dataset, root, train_per_class=train_per_class, data=data)
     plan = class_stages(train.info.n_classes, stages)
-    config = dict(dataset=train.info.name, stages=plan, memory=memory, ipc=check_int('ipc', ipc, min_value=1), kd=bool(kd),
+    config = dict(dataset=train.info.name, stages=plan, memory=memory, ipc=check_int('ipc', ipc, min_value=1),
+                  kd=bool(kd),
                   epochs=epochs, net=net, net_kw=net_kw or {}, dsa=bool(dsa), lr=lr, batch=batch,
                   kd_weight=kd_weight if kd else None, temperature=temperature if kd else None,
                   finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
@@ -247,7 +253,9 @@ def continual(dataset:str='digits', # a name in `DATASETS`
         rec['mean'], rec['std'] = _mean_std(rows)
         rec.update(n_runs=len(rows), wall_seconds=round(sum(v['total_seconds'] for v in rec['runs'].values()), 1))
         save_record(rec, path, device)
-        if progress: print(f"seed {seed}: " + ' '.join(f'{a:.1f}' for a in r['acc']) + f" ({rec['runs'][str(seed)]['total_seconds']} s)")
+        if progress:
+            print(f"seed {seed}: " + ' '.join(f'{a:.1f}' for a in r['acc'])
+                  + f" ({rec['runs'][str(seed)]['total_seconds']} s)")
     return rec
 
 # %% ../nbs/15_applications.ipynb #226e25bc
@@ -271,7 +279,8 @@ def arch_space(widths=(32, 64, 128), # W: filters per convolution
 def spearman(a, b) -> float:
     "Spearman's rank correlation ρ of two equally long sequences (ties get their average rank)."
     a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2: raise ValueError(f'need two 1-D sequences of equal length >= 2, got {tuple(a.shape)} and {tuple(b.shape)}')
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f'need two 1-D sequences of equal length >= 2, got {tuple(a.shape)} and {tuple(b.shape)}')
     def rank(v):
         r = torch.empty_like(v)
         r[v.argsort()] = torch.arange(len(v), dtype=v.dtype)
@@ -324,14 +333,16 @@ def nas_summary(rec:dict, # a `nas_proxy` record
     archs = [a for a, r in rec['archs'].items() if 'full' in r]
     full = [rec['archs'][a]['full']['test'] for a in archs]
     full_s = sum(rec['archs'][a]['full']['seconds'] for a in archs)
-    out = {'full': dict(rho=1.0, selected=max(archs, key=lambda a: rec['archs'][a]['full']['val']), seconds=round(full_s, 1))}
+    out = {'full': dict(rho=1.0, selected=max(archs, key=lambda a: rec['archs'][a]['full']['val']),
+                        seconds=round(full_s, 1))}
     out['full']['selected_test'] = rec['archs'][out['full']['selected']]['full']['test']
     for p in rec['config']['proxies']:
         have = [a for a in archs if p in rec['archs'][a]]
         if len(have) < 2: continue
         px = [rec['archs'][a][p]['test'] for a in have]
         top = sorted(have, key=lambda a: -rec['archs'][a][p]['val'])[:top_k]
-        best = max(top, key=lambda a: rec['archs'][a]['full']['val'])  # the top-k retrained on all data, best by validation
+        best = max(top,
+                   key=lambda a: rec['archs'][a]['full']['val'])  # the top-k retrained on all data, best by validation
         search = rec.get('proxies', {}).get(p, {}).get('seconds', 0.) + sum(rec['archs'][a][p]['seconds'] for a in have)
         out[p] = dict(rho=spearman(px, [rec['archs'][a]['full']['test'] for a in have]), selected=best,
                       selected_test=rec['archs'][best]['full']['test'], seconds=round(search, 1),
@@ -366,10 +377,12 @@ def nas_proxy(dataset:str='digits', # a name in `DATASETS`
                              f"or a method ({', '.join(METHODS.names)})")
     train_all, test, _ = prepare_data(dataset, root, train_per_class=train_per_class, data=data)
     info = train_all.info
-    for a, kw in archs.items(): get_net('ConvNet', info.channels, info.n_classes, info.im_size, seed=0, device='cpu', **kw)
+    for a, kw in archs.items():
+        get_net('ConvNet', info.channels, info.n_classes, info.im_size, seed=0, device='cpu', **kw)
     train, val = split_val(train_all, val_fraction, seed)
     config = dict(dataset=info.name, proxies=proxies, ipc=ipc, proxy_epochs=proxy_epochs,
-                  early_epochs=early_epochs, full_epochs=full_epochs, n_nets=n_nets, val_fraction=val_fraction, batch=batch,
+                  early_epochs=early_epochs, full_epochs=full_epochs, n_nets=n_nets, val_fraction=val_fraction,
+                  batch=batch,
                   lr=lr, dsa=bool(dsa), seed=seed, train_per_class=train_per_class, method_kw=method_kw or {},
                   coreset_kw=coreset_kw or {}, smoke=smoke,
                   n_train=len(train), n_val=len(val), n_test=len(test))
@@ -379,21 +392,24 @@ def nas_proxy(dataset:str='digits', # a name in `DATASETS`
     sets = {}
     for p in proxies:
         f = None if out is None or p == 'early' else out / f'proxy_{p}.safetensors'
-        if p in rec['proxies'] and (f is None or f.exists()) and p != 'early' and out is not None: sets[p] = tuple(load_file(str(f))[k] for k in ('x', 'y'))
+        if p in rec['proxies'] and (f is None or f.exists()) and p != 'early' and out is not None:
+            sets[p] = tuple(load_file(str(f))[k] for k in ('x', 'y'))
         else:
             t0 = time.perf_counter()
             sets[p] = build_proxy(train, p, ipc, derive_seed(seed, 'proxy', p), device, method_kw, coreset_kw, smoke)
             rec['proxies'][p] = dict(seconds=round(time.perf_counter() - t0, 2), n_images=len(sets[p][1]))
             if f is not None:
                 out.mkdir(parents=True, exist_ok=True)
-                with atomic_path(f) as tmp: save_file({'x': sets[p][0].contiguous(), 'y': sets[p][1].contiguous()}, str(tmp))
+                with atomic_path(f) as tmp:
+                    save_file({'x': sets[p][0].contiguous(), 'y': sets[p][1].contiguous()}, str(tmp))
             save_record(rec, path, device)
     for a, kw in archs.items():
         if a in rec['archs'] and all(k in rec['archs'][a] for k in ['full', *proxies]): continue
         s = derive_seed(seed, 'arch', a)
         r = {'full': train_arch(kw, train.x, train.y, val, test, full_epochs, n_nets, lr, batch, None, s, device)}
         for p in proxies:
-            r[p] = train_arch(kw, *sets[p], val, test, early_epochs if p == 'early' else proxy_epochs, n_nets, lr, batch,
+            r[p] = train_arch(kw, *sets[p], val, test, early_epochs if p == 'early' else proxy_epochs, n_nets, lr,
+                              batch,
                               aug, s, device)
         rec['archs'][a], rec['space'][a] = r, kw
         rec['summary'] = nas_summary(rec, top_k)

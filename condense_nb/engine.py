@@ -397,7 +397,7 @@ LR_SCHEDULES = {'constant': lambda it, n: 1., 'linear': lambda it, n: (n - it) /
 class LRSchedule(Callback):
     ("Scale every optimiser group's initial lr by `fn(it, iterations)` before each iteration (`'linear'`, "
      "`'constant'` or a callable).")
-    order = -300
+    order = 10  # after the method's own `before_iter`, which may create optimisers (a re-initialised network's)
     def __init__(self, fn:str|Callable='linear', which:str='all'): # which: 'all' optimisers of the run or 'synset' only
         self.name = fn if isinstance(fn, str) else getattr(fn, '__name__', 'custom')
         self.fn = LR_SCHEDULES[check_choice('lr_schedule', fn, list(LR_SCHEDULES))] if isinstance(fn, str) else fn
@@ -517,7 +517,8 @@ class Method:
                 'optimizer_kw', 'dsa', 'eval_epochs', 'lr_schedule', 'zca')
         out = {k: getattr(self, k) for k in keys}
         layers = [self.cases(dataset, ipc) if self.cases is not None and dataset is not None else {},
-                  {'iterations': 3, **self.smoke} if smoke else {}, {k: v for k, v in overrides.items() if v is not None}]
+                  {'iterations': 3, **self.smoke} if smoke else {},
+                  {k: v for k, v in overrides.items() if v is not None}]
         for layer in layers:
             bad = set(layer) - set(keys)
             if bad: raise ValueError(f'unknown settings of method {self.name!r}: {sorted(bad)}; '

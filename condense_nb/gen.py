@@ -51,13 +51,15 @@ class CondGenerator(nn.Module):
         self.width, self.start = width, (h0, w0)
         self.proj = nn.Linear(self.emb_dim, proj_dim)
         self.fc = nn.Linear(self.z_dim + proj_dim, width * h0 * w0)
-        layer = lambda: [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width, track_running_stats=False)]
+        layer = lambda: [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1),
+                         nn.BatchNorm2d(width, track_running_stats=False)]
         self.blocks = nn.Sequential(*[nn.Sequential(nn.Upsample(scale_factor=2, mode='nearest'), *layer(), *layer())
                                       for _ in range(self.n_blocks)])
         self.to_img = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(width, self.out_shape[0], 3, padding=1))
 
     def forward(self, z:Tensor, e:Tensor) -> Tensor:
-        if z.ndim != 2 or z.shape[1] != self.z_dim: raise ValueError(f'codes must have shape (N, {self.z_dim}), got {tuple(z.shape)}')
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f'codes must have shape (N, {self.z_dim}), got {tuple(z.shape)}')
         if e.shape != (z.shape[0], self.emb_dim):
             raise ValueError(f'class embeddings must have shape ({z.shape[0]}, {self.emb_dim}), got {tuple(e.shape)}')
         h = self.fc(torch.cat([z, self.proj(e)], 1)).view(-1, self.width, *self.start)
@@ -82,7 +84,8 @@ def train_feature_extractor(real:ClassSampler, # real training data
     "A network trained with cross-entropy on `steps` random real batches: phi for the class embeddings."
     steps, seed = check_int('steps', steps, min_value=0), check_int('seed', seed, min_value=0)
     i = real.info
-    m = get_net(net, i.channels, i.n_classes, i.im_size, seed=derive_seed(seed, 'net'), device=real.device, **(net_kw or {}))
+    m = get_net(net, i.channels, i.n_classes, i.im_size, seed=derive_seed(seed, 'net'), device=real.device,
+                **(net_kw or {}))
     opt, g = torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9), make_generator(derive_seed(seed, 'batches'))
     for _ in range(steps):
         idx = torch.randint(len(real.y), (min(batch, len(real.y)),), generator=g).to(real.device)
@@ -161,11 +164,13 @@ class FeatureDiscriminator(nn.Module):
                  cond_init:str='linear', # class embedding init: like the head's weight, zeros, or N(0, 1) (ablation)
                 ):
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
+        self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                                   nn.LeakyReLU(0.2))
         self.adv, self.cls = nn.Linear(hidden, 1), nn.Linear(hidden, n_classes)
         self.cond = nn.Embedding(n_classes, hidden)
         with torch.no_grad():
-            if check_choice('cond_init', cond_init, COND_INITS) == 'linear': self.cond.weight.uniform_(-hidden ** -.5, hidden ** -.5)
+            if check_choice('cond_init', cond_init, COND_INITS) == 'linear':
+                self.cond.weight.uniform_(-hidden ** -.5, hidden ** -.5)
             elif cond_init == 'zero': self.cond.weight.zero_()
 
     def forward(self, f:Tensor, y:Tensor) -> tuple[Tensor, Tensor]:
@@ -180,7 +185,8 @@ def discriminator_loss(d_real:Tensor, d_fake:Tensor, c_real:Tensor, y_real:Tenso
             + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)) + F.cross_entropy(c_real, y_real))
 
 def generator_gan_loss(d_fake:Tensor, c_fake:Tensor, y_fake:Tensor, w_adv:float=1., w_cls:float=1.) -> Tensor:
-    "Eq. 1, G's side: L_GAN = L_adv + L_c, with the non-saturating L_adv = -log D(fake) and L_c the head's cross-entropy."
+    "Eq. 1, G's side: L_GAN = L_adv + L_c, with the non-saturating L_adv = -log D(fake) " \
+    "and L_c the head's cross-entropy."
     return (w_adv * F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
             + w_cls * F.cross_entropy(c_fake, y_fake))
 
@@ -192,7 +198,8 @@ def intra_class_loss(f:Tensor, # features of the synthetic images, (N, D)
                     ) -> Tensor:
     "Eq. 3: -log softmax of <f, c(y)>/tau against <f, f_i>/tau over the other same-class samples, averaged."
     if f.ndim != 2 or centers.ndim != 2 or centers.shape[1] != f.shape[1]:
-        raise ValueError(f'features (N, D) and centers (n_classes, D) must share D; got {tuple(f.shape)} and {tuple(centers.shape)}')
+        raise ValueError(f'features (N, D) and centers (n_classes, D) must share D; got {tuple(f.shape)} and '
+                         f'{tuple(centers.shape)}')
     pos = (f * centers[y]).sum(1) / tau
     same = (y[:, None] == y[None]) & ~torch.eye(len(y), dtype=torch.bool, device=y.device)
     neg = (f @ f.T / tau).masked_fill(~same, float('-inf'))
@@ -229,9 +236,9 @@ REINIT_DEFAULT = 100  # N of Algorithm 1: re-initialise phi every 100 iterations
 class GenObjective(Objective):
     "Algorithm 1: feature matching + GAN on features + intra/inter-class losses; phi trained on real data in between."
     def __init__(self, n_assoc:int=32, # real images in each synthetic image's association (eq. 2)
-                 w_feat:float=1., w_adv:float=1., w_cls:float=1., w_intra:float=1., w_inter:float=1., # loss weights (0: ablate)
-                 gan:str='feature', # D sees phi's features ('feature', l_feature), flattened images ('pixel', l_real) or nothing
-                 match:str='class', # eq. 2 reading: 'class' (class means, CAFE) or 'image' (each image vs its association)
+                 w_feat:float=1., w_adv:float=1., w_cls:float=1., w_intra:float=1., w_inter:float=1., # weights (0: off)
+                 gan:str='feature', # D sees phi's features ('feature'), flat images ('pixel', l_real) or nothing
+                 match:str='class', # eq. 2 reading: 'class' (class means, CAFE) or 'image' (image vs its association)
                  reduction:str='sum', # eq. 2 normalisation: 'sum' of squared norms (paper) or 'mean' over elements
                  tau:float=0.1, # temperature of eq. 3 (on unit-normalised features)
                  margin:float=0.5, # tau_m of eq. 4 (on unit-normalised features)
@@ -242,7 +249,6 @@ class GenObjective(Objective):
                  batch_net:int=256, # real images per phi step (drawn from the associations)
                  reinit_every:int=REINIT_DEFAULT, # N of Algorithm 1: re-initialise phi every N iterations (0: never)
                  syn_steps:int=1, # M of Algorithm 1: generator/codebook steps per phi step
-                 decay_iters:int|None=None, # linear learning-rate decay to 0 over this many iterations (None: none)
                  net:str='ConvNet', # architecture of phi
                  net_kw:dict|None=None, # `get_net` options of phi, e.g. {'width': 32, 'depth': 2}
                  disc_hidden:int=256, # width of D's MLP
@@ -250,19 +256,21 @@ class GenObjective(Objective):
                 ):
         super().__init__()
         self.n_assoc = check_int('n_assoc', n_assoc, min_value=1)
-        self.w_feat, self.w_adv, self.w_cls, self.w_intra, self.w_inter = map(float, (w_feat, w_adv, w_cls, w_intra, w_inter))
+        self.w_feat, self.w_adv, self.w_cls, self.w_intra, self.w_inter = map(float,
+                                                                              (w_feat, w_adv, w_cls, w_intra, w_inter))
         self.gan = check_choice('gan', gan, GANS)
-        self.match, self.reduction = check_choice('match', match, MATCHES), check_choice('reduction', reduction, REDUCTIONS)
+        self.match, self.reduction = check_choice('match', match, MATCHES), check_choice('reduction', reduction,
+                                                                                         REDUCTIONS)
         self.center, self.cond_init = bool(center), check_choice('cond_init', cond_init, COND_INITS)
         self.tau, self.margin, self.lr_net, self.lr_disc = float(tau), float(margin), float(lr_net), float(lr_disc)
         self.batch_net = check_int('batch_net', batch_net, min_value=1)
         self.reinit_every = check_int('reinit_every', reinit_every, min_value=0)
         self.syn_steps = check_int('syn_steps', syn_steps, min_value=1)
-        self.decay_iters = None if decay_iters is None else check_int('decay_iters', decay_iters, min_value=1)
         NETS[net]
-        self.net, self.net_kw, self.disc_hidden = net, dict(net_kw or {}), check_int('disc_hidden', disc_hidden, min_value=1)
+        self.net, self.net_kw, self.disc_hidden = net, dict(net_kw or {}), check_int('disc_hidden', disc_hidden,
+                                                                                     min_value=1)
         self.input_layer = bool(input_layer)
-        self.register_buffer('step', torch.zeros((), dtype=torch.long))   # iterations done (decay, re-initialisation)
+        self.register_buffer('step', torch.zeros((), dtype=torch.long))   # iterations done (re-initialisation)
         self.register_buffer('shape', torch.zeros(4, dtype=torch.long))   # (C, H, W, n_classes) once built
         self._last = {}
 
@@ -287,21 +295,21 @@ class GenObjective(Objective):
         self.phi = get_net(self.net, c, n, (h, w), seed=derive_seed(seed, 'phi'), device=device, **self.net_kw)
         self._opt_phi = torch.optim.SGD(self.phi.parameters(), lr=self.lr_net, momentum=0.5)
 
-    def load_state_dict(self, state_dict, strict:bool=True, assign:bool=False):
-        "Build the networks from the stored `shape` first, so that a checkpoint of a built objective loads."
-        s = state_dict.get('shape')
-        if not self.built and s is not None and int(s[0]) > 0:
-            self.build(tuple(s[:3].tolist()), int(s[3]), s.device, seed=0)
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+    def setup(self, run):
+        "Build phi and D for the real data's image shape, before a checkpoint is loaded into them."
+        if not self.built:
+            self.build(tuple(run.real.x.shape[1:]), run.real.n_classes, run.real.device,
+                       derive_seed(run.seed, 'gen_nets'))
+
+    def before_iter(self, run):
+        "Algorithm 1's outer loop: a fresh phi every `reinit_every` iterations."
+        step = int(self.step)
+        if self.reinit_every and step and step % self.reinit_every == 0:
+            self.new_phi(seed_from(run.generator), run.real.device)
 
     def optimizers(self) -> dict:
         if not self.built: return {}
         return {'phi': self._opt_phi, **({'disc': self._opt_disc} if self.gan != 'none' else {})}
-
-    def decay(self) -> float:
-        "Linear decay factor of every learning rate at the current step, in (0, 1]."
-        if self.decay_iters is None: return 1.
-        return (self.decay_iters - min(int(self.step), self.decay_iters - 1)) / self.decay_iters
 
     def associations(self, real:ClassSampler, y_syn:Tensor, generator:torch.Generator) -> Tensor:
         "Positions of `n_assoc` random real images of each synthetic image's class, `(N, n_assoc)` (with replacement)."
@@ -318,14 +326,16 @@ class GenObjective(Objective):
         "phi's view of the associations: per-layer features, the last map, its pooled features, their classes."
         fr = layer_features(self.phi, x_assoc)
         fr = [x_assoc] + fr if self.input_layer else fr
-        return {'f_assoc': fr, 'last': fr[-1], 'pooled': fr[-1].mean((2, 3)), 'y': y_syn.repeat_interleave(self.n_assoc)}
+        return {'f_assoc': fr, 'last': fr[-1], 'pooled': fr[-1].mean((2, 3)),
+                'y': y_syn.repeat_interleave(self.n_assoc)}
 
     def losses(self, x_syn:Tensor, y_syn:Tensor, stats:dict, n_classes:int) -> dict:
         "Every term of L_con for one rendered set, given `real_stats` of its associations."
         fs = layer_features(self.phi, x_syn)
         fs = [x_syn] + fs if self.input_layer else fs
         f, centers = relation_features(fs[-1].mean((2, 3)), stats['pooled'], stats['y'], n_classes, self.center)
-        out = {'feat': feature_matching_loss(*match_targets(fs, stats['f_assoc'], y_syn, n_classes, self.match), self.reduction),
+        out = {'feat': feature_matching_loss(*match_targets(fs, stats['f_assoc'], y_syn, n_classes, self.match),
+                                             self.reduction),
                'intra': intra_class_loss(f, y_syn, centers, self.tau),
                'inter': inter_class_loss(f, y_syn, n_classes, self.margin)}
         if self.gan != 'none':
@@ -356,13 +366,6 @@ class GenObjective(Objective):
 
     def iteration(self, param, real, syn_step, generator):
         "Algorithm 1, one n-step: M generator/codebook steps on L_con, then one SGD step of phi on real data."
-        if not self.built: self.build(tuple(real.x.shape[1:]), real.n_classes, real.device, seed_from(generator))
-        step = int(self.step)
-        if self.reinit_every and step and step % self.reinit_every == 0: self.new_phi(seed_from(generator), real.device)
-        frac = self.decay()
-        for opt, lr in ((self._opt_phi, self.lr_net), (getattr(self, '_opt_disc', None), self.lr_disc)):
-            if opt is not None:
-                for g in opt.param_groups: g['lr'] = lr * frac
         for _ in range(self.syn_steps):
             x_syn, y_syn = param(generator)
             x_assoc = real.x[self.associations(real, y_syn, generator).flatten()]
@@ -372,9 +375,7 @@ class GenObjective(Objective):
             for m in nets: m.requires_grad_(False)
             parts = self.losses(x_syn, y_syn, stats, real.n_classes)
             for m in nets: m.requires_grad_(True)
-            # the engine's optimiser has a fixed lr: scaling the loss by the decay factor decays the lr exactly
-            # for plain SGD (momentum 0, the 'gen' method's setting)
-            out = syn_step(frac * self.total(parts)) / frac
+            out = syn_step(self.total(parts))
             self._last = {k: float(v.detach()) for k, v in parts.items()} | {'disc': d_loss}
             if getattr(param, 'cond', None) == 'online': self.update_online(param, stats, real.n_classes)
         sel = torch.randperm(len(x_assoc), generator=generator)[:self.batch_net].to(real.device)
@@ -433,7 +434,8 @@ class GeneratorParam(Parameterization):
         "Replace the class embeddings in place (the objective does this every step for cond='online')."
         if emb.shape != self.emb.shape:
             raise ValueError(f'new class embeddings have shape {tuple(emb.shape)}, expected {tuple(self.emb.shape)} '
-                             "(for cond='online', give the objective's phi the width of the extractor: the same net_kw)")
+                             "(for cond='online', give the objective's phi the width of the extractor: "
+                             "the same net_kw)")
         self.emb.copy_(emb)
 
     def meta(self):
@@ -451,7 +453,8 @@ def pretrain_generator(param:GeneratorParam, # its generator is trained in place
                        optimizer:str='sgd', # 'sgd' (momentum 0) or 'adam'
                        **objective_kw, # `GenObjective` options (default: L_f + L_GAN, no intra/inter)
                       ) -> list[float]:
-    "Pre-train G on the task's data: Algorithm 1 with codes drawn from N(0, I) instead of the codebook; returns the losses."
+    "Pre-train G on the task's data: Algorithm 1 with codes drawn from N(0, I) instead of the codebook; " \
+    "returns the losses."
     steps, batch = check_int('steps', steps, min_value=0), check_int('batch', batch, min_value=1)
     if steps == 0: return []
     kw = dict(n_assoc=8, w_intra=0., w_inter=0., net_kw=None) | objective_kw
@@ -470,7 +473,7 @@ def _init(cls, real:ClassSampler, # real training data
           cond:str='class', # class embedding: 'onehot', 'online' or 'class' (paper Table 6)
           z_dim:int=64, # C: code length
           width:int=128, # generator width
-          net_kw:dict|None=None, # options of the feature-extractor ConvNet (class features and, pass the same to the objective, phi)
+          net_kw:dict|None=None, # options of the feature-extractor ConvNet (give phi the same via the objective)
           feat_steps:int=1000, # training steps of the class-feature extractor (cond='class')
           pretrain_steps:int=1000, # generator pre-training steps (init='pretrain')
           pretrain_kw:dict|None=None, # further `pretrain_generator` options
@@ -498,7 +501,8 @@ GeneratorParam.init = _init
 
 # %% ../nbs/14_generative.ipynb #00228ca3
 def budget_report(param:GeneratorParam) -> dict:
-    "The generative set's storage next to pixels: learnable scalars per class and the pixel-equivalent images per class."
+    "The generative set's storage next to pixels: learnable scalars per class and the pixel-equivalent images per " \
+    "class."
     c, h, w = param.gen.out_shape
     n_gen, n_z = sum(p.numel() for p in param.gen.parameters()), param.Z.numel()
     per_class = (n_gen + n_z) / param.n_classes
@@ -507,11 +511,15 @@ def budget_report(param:GeneratorParam) -> dict:
             'pixels per class at this ipc': param.ipc * c * h * w,
             'pixel-equivalent ipc': per_class / (c * h * w)}
 
-# %% ../nbs/14_generative.ipynb #971c889a
-register_method(Method('gen', GenObjective, param='generator', lr_img=1e-4, momentum=0., iterations=1000, init='pretrain',
-                       objective_kw={'decay_iters': 1000},
+# %% ../nbs/14_generative.ipynb #a9d1c593
+register_method(Method('gen', GenObjective, param='generator', lr_img=1e-4, momentum=0., iterations=1000,
+                       init='pretrain',
+                       lr_schedule='linear',
+                       smoke=dict(objective_kw={'n_assoc': 4, 'net_kw': {'width': 16}, 'disc_hidden': 32},
+                                  param_kw={'feat_steps': 5, 'pretrain_steps': 5, 'width': 16,
+                                            'net_kw': {'width': 16}}),
                        param_kw={'cond': 'class', 'z_dim': 64, 'width': 128, 'feat_steps': 1000, 'pretrain_steps': 1000,
                                  'lr_gen': 1e-5, 'pretrain_kw': {'optimizer': 'adam', 'lr': 0.001}},
                        eval_epochs=300,
-                       source='Zhang et al., ICCV 2023 (generative model condensation) §3-4.2; lr_img/lr_gen re-derived '
-                              'for eq. 2 summed, unstated settings chosen in 14_generative'))
+                       source='Zhang et al., ICCV 2023 (generative model condensation) §3-4.2; '
+                              'lr_img/lr_gen re-derived for eq. 2 summed, unstated settings chosen in 14_generative'))
