@@ -1,5 +1,5 @@
 """Every experiment notebook runs top to bottom in smoke mode (tiny settings, CPU, real data from ../shared/data)."""
-import os, shutil
+import json, os, shutil
 from pathlib import Path
 
 import nbformat, pytest
@@ -19,4 +19,10 @@ def test_experiment_notebook_smoke(nb_path, tmp_path, monkeypatch):
     monkeypatch.setenv('MPLBACKEND', 'Agg')
     nb = nbformat.read(nb_path, as_version=4)
     NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}}).execute()
-    assert (tmp_path / 'results').exists(), 'the notebook wrote no results in smoke mode'
+    records = sorted((tmp_path / 'results').rglob('record.json'))
+    assert records, 'the notebook wrote no run record in smoke mode'
+    for path in records:   # every record is complete, marked as smoke, and holds accuracies
+        rec = json.loads(path.read_text())
+        assert rec['config']['smoke'] is True and rec['runs'], path
+        assert all(0 <= a <= 100 for r in rec['runs'].values() for a in r['accs']) and 0 <= rec['mean'] <= 100, path
+        assert {'device', 'commit', 'torch', 'wall_seconds'} <= set(rec), path
