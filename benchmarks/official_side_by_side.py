@@ -194,12 +194,10 @@ def _variant(both=False):
 
 
 def mallopt_keep_memory() -> bool:
-    "glibc only: serve all allocations from the heap (M_MMAP_MAX 0) and never trim it, so freed tensors are reused without page faults."
-    import ctypes
-    try: libc = ctypes.CDLL('libc.so.6')
-    except OSError: return False
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    "condense_nb.core.keep_freed_memory (glibc mallopt: no mmap, no trim), for either side of a comparison."
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from condense_nb.core import keep_freed_memory
+    return keep_freed_memory()
 
 
 @_variant(both=True)

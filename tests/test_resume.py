@@ -4,6 +4,8 @@ from pathlib import Path
 
 import torch
 
+from kill_helpers import kill_after_checkpoint
+
 SCRIPT = textwrap.dedent('''
     import sys, time, torch
     from condense_nb.core import make_generator
@@ -31,18 +33,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     assert r.returncode == 0, r.stderr
     ckpt = tmp_path / 'ck.pt'
     proc = subprocess.Popen([sys.executable, str(tmp_path / 'job.py'), str(ckpt), str(tmp_path / 'killed.pt'), 'slow'])
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if ckpt.exists():
-            try:
-                if torch.load(ckpt, weights_only=True)['it'] >= 15: break
-            except Exception: pass  # being replaced right now: try again
-        if proc.poll() is not None: break
-        time.sleep(0.05)
-    assert proc.poll() is None, 'the run finished before it could be killed'
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    it_killed = torch.load(ckpt, weights_only=True)['it']
+    it_killed = kill_after_checkpoint(proc, ckpt, 15, timeout=240)
     assert 15 <= it_killed < 60
     assert not (tmp_path / 'killed.pt').exists()
     r = _run(tmp_path, str(ckpt), str(tmp_path / 'resumed.pt'), 'fast')

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest, torch
 
+from kill_helpers import kill_after_checkpoint
+
 SCRIPT = textwrap.dedent('''
     import sys, time, torch
     from condense_nb.core import make_generator
@@ -39,18 +41,7 @@ def test_sigkill_then_resume_is_bit_identical(method, tmp_path):
     ckpt = tmp_path / 'ck.pt'
     proc = subprocess.Popen([sys.executable, str(tmp_path / 'job.py'), method, str(ckpt), str(tmp_path / 'killed.pt'),
                              'slow', cache], stderr=subprocess.PIPE)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if ckpt.exists():
-            try:
-                if torch.load(ckpt, weights_only=True)['it'] >= 4: break
-            except Exception: pass  # being replaced right now: try again
-        if proc.poll() is not None: break
-        time.sleep(0.05)
-    assert proc.poll() is None, f'the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}'
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    it_killed = torch.load(ckpt, weights_only=True)['it']
+    it_killed = kill_after_checkpoint(proc, ckpt, 4)
     assert 4 <= it_killed < 12
     r = _run(tmp_path, method, str(ckpt), str(tmp_path / 'resumed.pt'), 'fast', cache)
     assert r.returncode == 0, r.stderr[-3000:]
