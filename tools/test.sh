@@ -17,7 +17,7 @@ python tools/check_code_width.py
 echo "== 4/7 nbdev_test (literate notebooks; nbs/experiments has .notest)"
 nbdev_test --n_workers 2 --timing
 echo "== 5/7 pytest"
-python -m pytest -q -p no:cacheprovider tests
+python -m pytest -q -p no:cacheprovider -n 2 tests
 echo "== 6/7 a wheel builds and carries every module and the console script"
 whl=$(mktemp -d)
 python -m pip wheel --quiet --no-deps . -w "$whl" 2> >(grep -v '^WARNING: Location' >&2)
