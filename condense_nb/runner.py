@@ -27,7 +27,7 @@ __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_
            'load_condensed', 'evaluate_condensed', 'check_out', 'run_condense', 'update_record', 'run_experiment',
            'record_budget', 'results_table']
 
-# %% ../nbs/09_runner.ipynb #e9c88bb3
+# %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
 _ABOVE_METHODS = ('runner', 'apps', 'cli')  # the layers that use methods and never register any
 
@@ -214,7 +214,7 @@ def save_condensed(path:str|Path, # destination `*.safetensors`
                         std=m['normalize']['std'], meta=m)
     return path
 
-# %% ../nbs/09_runner.ipynb #7cbf289b
+# %% ../nbs/09_runner.ipynb #5d9da74d
 class CondensedSet:
     "A saved condensed set with what its evaluation needs: data (re-rendered per epoch if stochastic), " \
     "test transform, protocol."
@@ -242,9 +242,7 @@ class CondensedSet:
         if not self.meta.get('stochastic'): return self.synset.images, self.synset.labels
         kind = (self.meta.get('param') or {}).get('kind')
         load_methods()
-        p = PARAMS[kind].from_synset({k[len('param.'):]: v for k, v in self.synset.tensors.items()
-                                      if k.startswith('param.')},
-                                     self.meta['param'])
+        p = PARAMS[kind].from_synset(self.synset.tensors, self.meta)
         return p.eval_data()
 
     def load_test(self, root:str|Path='data') -> RealData:

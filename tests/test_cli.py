@@ -18,9 +18,9 @@ def test_console_condense_show_evaluate(tmp_path):
     assert rec['ipc'] == 1 and len(rec['synset_acc']) == 1 and 0 <= rec['synset_mean'] <= 100
     r = subprocess.run([EXE, 'show', str(out / 'synset.safetensors')], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and 'pixel_mmd' in r.stdout, r.stderr
-    r = subprocess.run([EXE, 'evaluate', str(out / 'synset.safetensors'), '--nets', '1', '--epochs', '20'],
+    r = subprocess.run([EXE, 'evaluate', str(out / 'synset.safetensors'), '--nets', '1', '--epochs', '20', '--no-progress'],
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and '%' not in r.stderr, r.stderr
+    assert r.returncode == 0 and '%' not in r.stderr, r.stderr   # --no-progress: no bar
 
 
 def test_console_errors_are_clear(tmp_path):
