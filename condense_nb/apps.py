@@ -19,8 +19,8 @@ from .augment import DSA, dsa_strategy_for
 from .evaluate import lr_at, train_net, test_net
 from .coreset import CORESETS, select_coreset
 from .engine import METHODS
-from .runner import (load_methods, prepare_data, own_data, condense_method, check_out, _write_json,
-                                _git_commit, _device_name)
+from .runner import (load_methods, prepare_data, own_data, condense_method, check_out, write_json,
+                                git_commit, device_name)
 
 # %% auto #0
 __all__ = ['class_stages', 'restrict_classes', 'build_memory', 'kd_loss', 'train_stage', 'seen_accuracy', 'continual_seed',
@@ -206,9 +206,9 @@ def open_record(out:str|Path|None, # folder of the record (None: keep it in memo
 def save_record(rec:dict, path:Path|None, device) -> dict:
     "Stamp the record with device, versions and commit (as `update_record` does) and write it atomically."
     import condense_nb
-    rec.update(device=_device_name(torch.device(device)), torch=torch.__version__, condense_nb=condense_nb.__version__,
-               commit=_git_commit())
-    if path is not None: _write_json(path, rec)
+    rec.update(device=device_name(torch.device(device)), torch=torch.__version__, condense_nb=condense_nb.__version__,
+               commit=git_commit())
+    if path is not None: write_json(path, rec)
     return rec
 
 # %% ../nbs/15_applications.ipynb #62bbfedc

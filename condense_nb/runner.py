@@ -16,15 +16,16 @@ from .data import load_dataset, load_custom, RealData, ClassSampler, ZCA, zca_wh
 from .nets import NETS, get_net
 from .augment import DSA, DCAug, dsa_strategy_for
 from .evaluate import evaluate_synset, EvalResult, multistep_lr
-from .coreset import select_coreset
+from .coreset import select_coreset, CORESETS
 from .storage import SynSet, save_synset, load_synset, make_meta, SynSetError
-from .engine import METHODS, PARAMS, Parameterization, Objective, condense
+from .engine import METHODS, PARAMS, Parameterization, PixelParam, Objective, History, condense
 from .viz import save_grid
 
 # %% auto #0
 __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test', 'check_eval_net',
            'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
-           'load_condensed', 'evaluate_condensed', 'check_out', 'run_condense', 'update_record', 'run_experiment',
+           'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out', 'write_json', 'run_condense',
+           'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment', 'run_baseline',
            'record_budget', 'results_table']
 
 # %% ../nbs/09_runner.ipynb #81de979e
@@ -295,6 +296,25 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                            net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra,
                            **p['train_kw'])
 
+# %% ../nbs/09_runner.ipynb #b1a5e002
+def baseline_synset(train:RealData, # the real training data the selection comes from (whitened if the protocol uses ZCA)
+                    info, # `DatasetInfo` of the data as loaded (names and statistics)
+                    strategy:str, # a name in `CORESETS`: random, herding, kcenter, forgetting
+                    ipc:int, # images per class
+                    seed:int, # root seed: the selection uses `derive_seed(seed, strategy)`
+                    protocol:dict, # `eval_protocol(...)` it will be evaluated with
+                    zca:ZCA|None=None, data_source:dict|None=None, device=None,
+                    strategy_kw:dict|None=None, # the strategy's arguments, e.g. `{'epochs': 3}` for herding's feature net
+                   ) -> SynSet:
+    "A real-image baseline (`ipc` images per class chosen by `strategy`) stored like a condensed set, with its protocol."
+    kw = dict(strategy_kw or {})
+    idx = select_coreset(train, ipc, strategy, seed=derive_seed(seed, strategy), device=device, **kw)
+    param = PixelParam(train.x[idx].detach().cpu().clone(), train.y[idx].cpu().clone(), train.info.n_classes)
+    config = dict(method=strategy, baseline=True, ipc=ipc, strategy_kw=kw, eval=protocol)
+    s = condensed_synset(param, info, strategy, config, seed, protocol, None, zca, data_source)
+    s.meta['selected'] = idx.tolist()
+    return s
+
 # %% ../nbs/09_runner.ipynb #b2cb4fb2
 def check_out(out:str|Path|None) -> Path|None:
     "Check that the folder `out` exists and is writable or can be created, before any long work; `None` passes."
@@ -308,7 +328,8 @@ def check_out(out:str|Path|None) -> Path|None:
         raise ValueError(f'output folder {out} is not writable ({parent} is read-only)')
     return out
 
-def _write_json(path, obj):
+def write_json(path, obj) -> None:
+    "Write `obj` as indented JSON to `path` atomically (a reader never sees half a file)."
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
 
@@ -375,11 +396,9 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
     res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device,
                                  progress=progress)
-    idx = select_coreset(train, ipc, 'random', seed=derive_seed(seed, 'random'))
-    res_rand = evaluate_synset((train.x[idx], train.y[idx]), test, net=eval_net, n_nets=protocol['n_nets'],
-                               epochs=protocol['epochs'], batch=protocol['batch'],
-                               dsa=DSA(protocol['dsa']) if protocol['dsa'] else None, seed=protocol['seed'],
-                               device=device, net_kw=protocol['net_kw'], progress=progress, **protocol['train_kw'])
+    res_rand = evaluate_condensed(CondensedSet(baseline_synset(train, train_raw.info, 'random', ipc, seed, protocol,
+                                                               zca=zca, data_source=source), 'the random baseline'),
+                                  test=test_raw, device=device, progress=progress)
     done = len(hist.it) and hist.it[-1] + 1
     record = dict(dataset=train.info.name, method=method, ipc=ipc, iterations=done, seed=seed, eval=protocol,
                   synset_acc=res_syn.accs, synset_mean=res_syn.mean, synset_std=res_syn.std,
@@ -387,7 +406,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                   final_loss=hist.loss[-1] if hist.loss else None, condense_seconds=round(t_condense, 2),
                   total_seconds=round(time.perf_counter() - t0, 2), device=str(device), torch=torch.__version__,
                   condense_nb=condense_nb.__version__)
-    if out is not None: _write_json(out / 'result.json', record)
+    if out is not None: write_json(out / 'result.json', record)
     if verbose:
         print(f'{method} on {train.info.name}, ipc {ipc}, {done} iterations ({t_condense:.1f} s on {device})')
         print(f'  condensed set : {res_syn}')
@@ -397,15 +416,17 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     return record
 
 # %% ../nbs/09_runner.ipynb #852c0ea6
-def _git_commit() -> str:
+def git_commit() -> str:
+    "The commit a run used: `$CONDENSE_NB_COMMIT` if set (runs from a copy), else the checkout's HEAD, else 'unknown'."
     import os, subprocess
     if os.environ.get('CONDENSE_NB_COMMIT'): return os.environ['CONDENSE_NB_COMMIT']
     try: return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=10,
                                cwd=Path(condense_nb.__file__).parent).stdout.strip() or 'unknown'
     except Exception: return 'unknown'
 
-def _device_name(device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
+def device_name(device:torch.device) -> str:
+    "What a record calls the device: the GPU's model name, else the device type."
+    return torch.cuda.getdevice_name(device) if device.type == 'cuda' else device.type
 
 def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float,
                   **extra) -> dict:
@@ -417,13 +438,22 @@ def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:
                                   **extra)
     accs = torch.tensor([a for r in rec['runs'].values() for a in r['accs']])
     rec.update(mean=float(accs.mean()), std=float(accs.std(unbiased=False)) if len(accs) > 1 else 0.,
-               n_sets=len(rec['runs']), n_nets_total=len(accs), device=_device_name(device), torch=torch.__version__,
-               condense_nb=condense_nb.__version__, commit=_git_commit(),
+               n_sets=len(rec['runs']), n_nets_total=len(accs), device=device_name(device), torch=torch.__version__,
+               condense_nb=condense_nb.__version__, commit=git_commit(),
                wall_seconds=round(sum(r['total_seconds'] for r in rec['runs'].values()), 1))
-    _write_json(path, rec)
+    write_json(path, rec)
     return rec
 
 # %% ../nbs/09_runner.ipynb #479a7052
+def open_record(path:Path, config:dict) -> dict:
+    "The run record at `path` (or a new one) after checking it was made with `config`; refuses other settings."
+    rec = json.loads(path.read_text()) if path.exists() else dict(config=config, runs={})
+    if rec.get('config') != config:
+        diff = [k for k in set(config) | set(rec.get('config', {})) if config.get(k) != rec.get('config', {}).get(k)]
+        raise ValueError(f'{path} holds a run with other settings (differs in {sorted(diff)}); use another --out '
+                         'or remove that folder to start over')
+    return rec
+
 def run_experiment(dataset:str, method:str, ipc:int,
                    out:str|Path, # folder for record.json, the sets and checkpoints
                    seeds=(0, 1, 2, 3, 4), # one synthetic set per seed
@@ -457,12 +487,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
     base = eval_protocol(s, train.info.name, method=method, **eval_args)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
                          n_train=len(train), n_test=len(test), smoke=smoke, data_source=source)
-    rec_path = out / 'record.json'
-    rec = json.loads(rec_path.read_text()) if rec_path.exists() else dict(config=config, runs={})
-    if rec.get('config') != config:
-        diff = [k for k in set(config) | set(rec.get('config', {})) if config.get(k) != rec.get('config', {}).get(k)]
-        raise ValueError(f'{rec_path} holds a run with other settings (differs in {sorted(diff)}); use another --out '
-                         'or remove that folder to start over')
+    rec_path, rec = out / 'record.json', open_record(out / 'record.json', config)
     for seed in seeds:
         if str(seed) in rec['runs']: continue
         t0 = time.perf_counter()
@@ -486,12 +511,57 @@ def run_experiment(dataset:str, method:str, ipc:int,
         if progress: print(f'seed {seed}: {res}')
     return rec
 
+# %% ../nbs/09_runner.ipynb #b1a5e006
+def run_baseline(dataset:str, strategy:str, ipc:int,
+                 out:str|Path, # folder for record.json and the sets
+                 protocol_of:str='dm', # evaluate with this method's protocol (epochs, DSA or DC-aug, ZCA, lr steps)
+                 seeds=(0, 1, 2, 3, 4), # one selection per seed
+                 strategy_kw:dict|None=None, # the strategy's arguments, e.g. `{'epochs': 3}` for herding's features
+                 root:str='data', download:bool=False, train_per_class:int|None=None,
+                 eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
+                 smoke:bool=False, # 10 images per class, 1 net x 2 epochs, 2 seeds
+                 data:str|Path|None=None, test_data:str|Path|None=None, test_fraction:float=0.2,
+                 cache_dir:str|Path|None=None, # ZCA cache (default `out/cache`)
+                 device=None, progress:bool=True) -> dict:
+    "Real images chosen by `strategy`, one set per seed, evaluated with `protocol_of`'s protocol; a resumable record."
+    load_methods()
+    m, _, _ = METHODS[protocol_of], NETS[eval_net], CORESETS[strategy]
+    ipc, device, out = check_int('ipc', ipc, min_value=1), default_device(device), check_out(out)
+    seeds = [check_int('seed', s, min_value=0) for s in seeds]
+    if smoke: eval_nets, eval_epochs, seeds = 1, 2, seeds[:2]
+    cache_dir = Path(cache_dir) if cache_dir is not None else out / 'cache'
+    d = _run_data(m, ipc, dataset, root, download, train_per_class, smoke, data, test_data, test_fraction, eval_net,
+                  cache_dir, {})
+    (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
+    eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
+                     test_first=len(test_raw) if smoke else None)
+    base = eval_protocol(s, train.info.name, method=protocol_of, **eval_args)
+    config = dict(method=strategy, baseline=True, protocol_of=protocol_of, ipc=ipc, iterations=0,
+                  strategy_kw=dict(strategy_kw or {}), zca=bool(s['zca']), eval=base, dataset=train.info.name,
+                  train_per_class=train_per_class, n_train=len(train), n_test=len(test), smoke=smoke,
+                  data_source=source)
+    rec_path, rec = out / 'record.json', open_record(out / 'record.json', json.loads(json.dumps(config)))
+    for seed in seeds:
+        if str(seed) in rec['runs']: continue
+        t0 = time.perf_counter()
+        protocol = eval_protocol(s, train.info.name, method=protocol_of, seed=derive_seed(seed, 'eval'), **eval_args)
+        synset = baseline_synset(train, train_raw.info, strategy, ipc, seed, protocol, zca, source, device, strategy_kw)
+        t_sel = time.perf_counter() - t0
+        path = save_condensed(out / f'synset_seed{seed}.safetensors', synset)
+        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
+        update_record(rec, rec_path, seed, res, History(), device, t_sel, time.perf_counter() - t0, eval=protocol,
+                      selected=synset.meta['selected'], budget_per_class=float(ipc))
+        if progress: print(f'seed {seed}: {res}')
+    return rec
+
 # %% ../nbs/09_runner.ipynb #1dcb7f7b
 def record_budget(rec:dict) -> str:
     "The budget that produced a run record, in words."
     c = rec['config']
     ev = c.get('eval', {})
-    parts = [f"{c['iterations']} it", f"{rec.get('n_sets', len(rec['runs']))} set(s)",
+    what = (f"{c['method']} selection, {c['protocol_of']} protocol" if c.get('baseline')
+            else f"{c['iterations']} it")
+    parts = [what, f"{rec.get('n_sets', len(rec['runs']))} set(s)",
              f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else ''),
              f"{c.get('n_train', '?')} train imgs", rec.get('device', '?')]
     if rec.get('wall_seconds') is not None: parts.append(f"{rec['wall_seconds'] / 3600:.1f} h")
