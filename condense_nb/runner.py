@@ -26,7 +26,7 @@ __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_
            'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
            'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out', 'write_json', 'run_condense',
            'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment', 'run_baseline',
-           'record_budget', 'results_table']
+           'record_budget', 'results_table', 'record_curve', 'budget_curves']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -297,16 +297,16 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                            **p['train_kw'])
 
 # %% ../nbs/09_runner.ipynb #b1a5e002
-def baseline_synset(train:RealData, # the real training data the selection comes from (whitened if the protocol uses ZCA)
+def baseline_synset(train:RealData, # the real training data to select from (whitened if the protocol uses ZCA)
                     info, # `DatasetInfo` of the data as loaded (names and statistics)
                     strategy:str, # a name in `CORESETS`: random, herding, kcenter, forgetting
                     ipc:int, # images per class
                     seed:int, # root seed: the selection uses `derive_seed(seed, strategy)`
                     protocol:dict, # `eval_protocol(...)` it will be evaluated with
                     zca:ZCA|None=None, data_source:dict|None=None, device=None,
-                    strategy_kw:dict|None=None, # the strategy's arguments, e.g. `{'epochs': 3}` for herding's feature net
+                    strategy_kw:dict|None=None, # the strategy's arguments, e.g. `{'epochs': 3}` (herding's features)
                    ) -> SynSet:
-    "A real-image baseline (`ipc` images per class chosen by `strategy`) stored like a condensed set, with its protocol."
+    "A real-image baseline (`ipc` images per class chosen by `strategy`) stored like a condensed set, with a protocol."
     kw = dict(strategy_kw or {})
     idx = select_coreset(train, ipc, strategy, seed=derive_seed(seed, strategy), device=device, **kw)
     param = PixelParam(train.x[idx].detach().cpu().clone(), train.y[idx].cpu().clone(), train.info.n_classes)
@@ -568,12 +568,12 @@ def record_budget(rec:dict) -> str:
     return ', '.join(parts)
 
 def results_table(rows:list[dict]) -> str:
-    "Markdown table: `rows` of dict(case, record=path, paper=(mean, std) or None, protocol='...')."
+    "Markdown table: `rows` of dict(case, record=path, paper=(mean, std or None) or None, protocol='...')."
     out = ['| case | paper | ours | Δ | budget | protocol vs paper |', '|---|---|---|---|---|---|']
     for row in rows:
         path = Path(row['record'])
         paper = row.get('paper')
-        p = f'{paper[0]:.1f} ± {paper[1]:.1f}' if paper else '—'
+        p = ('—' if not paper else f'{paper[0]:.1f}' if paper[1] is None else f'{paper[0]:.1f} ± {paper[1]:.1f}')
         rec = json.loads(path.read_text()) if path.exists() else None
         if rec is None or not rec.get('runs'):
             out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | "
@@ -583,7 +583,34 @@ def results_table(rows:list[dict]) -> str:
         if rec['config'].get('smoke'): ours, d = f'{ours} (smoke, not a result)', ''
         elif paper:
             delta = rec['mean'] - paper[0]
-            d = f'{delta:+.1f}' + (' ⚠' if delta < -paper[1] else '')
+            d = f'{delta:+.1f}' + (' ⚠' if delta < -(paper[1] or 0.) else '')   # no std given: any shortfall
         else: d = ''
         out.append(f"| {row['case']} | {p} | {ours} | {d} | {record_budget(rec)} | {row.get('protocol', '')} |")
     return '\n'.join(out)
+
+# %% ../nbs/09_runner.ipynb #cc0e0002
+def record_curve(rec:dict) -> dict[str, list[tuple[int, float]]]:
+    "Per seed: (iteration, accuracy) of the 1-net evaluations during condensation, then the saved set's final mean."
+    its = rec['config']['iterations']
+    return {seed: [*zip(r.get('eval_it') or [], r.get('eval_acc') or []), (its, r['mean'])]
+            for seed, r in rec['runs'].items()}
+
+def budget_curves(rows:list[dict], # dict(case, record=path, paper=(mean, std) or None), as for `results_table`
+                  ax=None):
+    "Accuracy against condensation iterations for the records in `rows` (missing records are skipped)."
+    import matplotlib.pyplot as plt
+    if ax is None: ax = plt.subplots(figsize=(6, 3.5))[1]
+    for k, row in enumerate(rows):
+        path = Path(row['record'])
+        if not path.exists(): continue
+        rec, color = json.loads(path.read_text()), f'C{k}'
+        for j, (seed, pts) in enumerate(record_curve(rec).items()):
+            it, acc = zip(*pts)
+            ax.plot(it[:-1], acc[:-1], 'o:', color=color, ms=4,
+                    label=f"{row['case']} (1 net during the run)" if not j else None)
+            ax.errorbar(it[-1:], acc[-1:], yerr=[rec['runs'][seed]['std']], fmt='s', color=color, capsize=3,
+                        label=f"{row['case']} (saved set, {len(rec['runs'][seed]['accs'])} nets)" if not j else None)
+        if row.get('paper'): ax.axhline(row['paper'][0], color=color, ls='--', lw=1)
+    ax.set(xlabel='condensation iterations', ylabel='test accuracy (%)')
+    ax.legend(fontsize=7)
+    return ax
