@@ -26,7 +26,7 @@ __all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_
            'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
            'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out', 'write_json', 'run_condense',
            'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment', 'run_baseline',
-           'record_budget', 'results_table', 'record_curve', 'budget_curves']
+           'record_budget', 'results_table', 'record_curve', 'budget_curves', 'changed_settings', 'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -614,3 +614,30 @@ def budget_curves(rows:list[dict], # dict(case, record=path, paper=(mean, std) o
     ax.set(xlabel='condensation iterations', ylabel='test accuracy (%)')
     ax.legend(fontsize=7)
     return ax
+
+# %% ../nbs/09_runner.ipynb #cc0e0006
+def changed_settings(config:dict) -> dict:
+    "The settings of a run record's `config` that differ from its method's defaults (for baselines: the strategy's)."
+    if config.get('baseline'): return {'strategy_kw': config.get('strategy_kw')} if config.get('strategy_kw') else {}
+    load_methods()
+    d = METHODS[config['method']].settings(config['dataset'], config['ipc'], config.get('smoke', False))
+    out = {k: config[k] for k in ('iterations', 'lr_img') if k in config and config[k] != d.get(k)}
+    for group in ('objective_kw', 'param_kw'):
+        out.update({f'{group}.{k}': v for k, v in (config.get(group) or {}).items()
+                    if v != (d.get(group) or {}).get(k)})
+    if config.get('train_per_class'): out['train_per_class'] = config['train_per_class']
+    return out
+
+def run_card(rows:list[dict]) -> str:
+    "Markdown run card of the records in `rows`: device, torch, commit, wall time, seeds, settings changed."
+    out = ['| case | device | torch | commit | wall time | seeds | changed from the defaults |',
+           '|---|---|---|---|---|---|---|']
+    for row in rows:
+        path = Path(row['record'])
+        if not path.exists(): continue
+        rec = json.loads(path.read_text())
+        ch = ', '.join(f'{k}={json.dumps(v)}' for k, v in changed_settings(rec['config']).items()) or 'none'
+        out.append(f"| {row['case']} | {rec['device']} | {rec['torch']} | {str(rec['commit'])[:10]} | "
+                   f"{rec['wall_seconds'] / 60:.0f} min | {', '.join(rec['runs'])} | {ch} |")
+    return '\n'.join(out) if len(out) > 2 else 'No records yet.'
+
