@@ -26,3 +26,32 @@ def test_experiment_notebook_smoke(nb_path, tmp_path, monkeypatch):
         assert rec['config']['smoke'] is True and rec['runs'], path
         assert all(0 <= a <= 100 for r in rec['runs'].values() for a in r['accs']) and 0 <= rec['mean'] <= 100, path
         assert {'device', 'commit', 'torch', 'wall_seconds'} <= set(rec), path
+
+
+COMMITTED = sorted(p for p in (ROOT / 'nbs' / 'experiments' / 'results').rglob('record.json')
+                   if 'apps' not in p.parts)   # the applications' records have their own layout and tests
+
+
+@pytest.mark.parametrize('path', COMMITTED, ids=[p.parent.name for p in COMMITTED])
+def test_committed_record_is_a_result(path):
+    "A committed record is a real run: not smoke, complete, with its device, commit, budget and the set files it names."
+    rec = json.loads(path.read_text())
+    assert rec['config'].get('smoke') is False, f'{path}: smoke records are never committed'
+    assert rec['runs'] and {'device', 'commit', 'torch', 'wall_seconds', 'mean', 'std', 'n_sets'} <= set(rec), path
+    assert rec['commit'] not in ('', 'unknown'), path
+    for seed, run in rec['runs'].items():
+        assert run['accs'] and all(0 <= a <= 100 for a in run['accs']), path
+        assert (path.parent / f'synset_seed{seed}.safetensors').exists(), f'{path}: set file of seed {seed} missing'
+
+
+def test_experiment_pages_render_every_committed_record():
+    "Each experiment notebook's committed outputs show its committed CPU-tier records (no stale 'pending' row)."
+    for nb_path in NBS:
+        nb = nbformat.read(nb_path, as_version=4)
+        outs = '\n'.join(o.get('data', {}).get('text/markdown', '') for c in nb.cells if c.cell_type == 'code'
+                         for o in c.get('outputs', []))
+        for line in outs.splitlines():
+            if 'no record yet (' in line:
+                name = line.split('no record yet (')[1].split(')')[0]
+                assert not (ROOT / 'nbs' / 'experiments' / 'results' / name / 'record.json').exists(), \
+                    f'{nb_path.name} shows {name} as pending but its record is committed: re-render the notebook'
