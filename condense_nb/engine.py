@@ -364,10 +364,10 @@ class Checkpointer(Callback):
     def after_fit(self, run): self.save(run, run.done)   # again: the history may have gained the final evaluation
 
 class Evaluator(Callback):
-    "Record `eval_fn(param)` every `every` iterations (0: never during the run) and after the last one."
+    "Record `eval_fn(param)` every `every` iterations (0: never during the run) and, if `final`, after the last one."
     order = -200
-    def __init__(self, eval_fn:Callable, every:int=0):
-        self.eval_fn, self.every = eval_fn, check_int('eval_every', every, min_value=0)
+    def __init__(self, eval_fn:Callable, every:int=0, final:bool=True):
+        self.eval_fn, self.every, self.final = eval_fn, check_int('eval_every', every, min_value=0), final
     def record(self, run, it):
         res = self.eval_fn(run.param)
         run.hist.eval_it.append(it); run.hist.eval_acc.append(float(getattr(res, 'mean', res)))
@@ -375,7 +375,7 @@ class Evaluator(Callback):
     def after_iter(self, run):
         if self.every and run.done % self.every == 0 and run.done < run.iterations: self.record(run, run.done)
     def after_fit(self, run):
-        if run.hist.eval_it[-1:] != [run.done]: self.record(run, run.done)
+        if self.final and run.hist.eval_it[-1:] != [run.done]: self.record(run, run.done)
 
 class ProgressBar(Callback):
     "A tqdm bar over the iterations, with the last loss."
@@ -444,6 +444,7 @@ def condense(param:Parameterization, # renders the synthetic set
              ckpt_every:int=100, # iterations between checkpoints
              eval_fn:Callable|None=None, # `eval_fn(param)` -> accuracy or object with `.mean`/`.std` (an `Evaluator`)
              eval_every:int=0, # iterations between evaluations (0: only at the end, if `eval_fn`)
+             eval_final:bool=True, # also evaluate after the last iteration (off when the caller evaluates the result)
              lr_schedule:str|Callable|None=None, # e.g. 'linear' (an `LRSchedule` over every optimiser of the run)
              callbacks:list|None=None, # further `Callback`s
              callback:Callable|None=None, # shorthand: `callback(it, loss, param)` after every iteration
@@ -456,7 +457,7 @@ def condense(param:Parameterization, # renders the synthetic set
     real = real if isinstance(real, ClassSampler) else ClassSampler(real)
     cbs = [NonFiniteStop()] + list(callbacks or [])
     if ckpt is not None: cbs.append(Checkpointer(ckpt, ckpt_every))
-    if eval_fn is not None: cbs.append(Evaluator(eval_fn, eval_every))
+    if eval_fn is not None: cbs.append(Evaluator(eval_fn, eval_every, eval_final))
     if lr_schedule is not None: cbs.append(LRSchedule(lr_schedule))
     if callback is not None: cbs.append(FnCallback(callback))
     if progress: cbs.append(ProgressBar())

@@ -498,7 +498,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
                                             seed=derive_seed(seed, 'eval_during'), device=device)
         param, objective, hist, s = condense_method(real, method, ipc, seed, s, ckpt=out / f'ckpt_seed{seed}.pt',
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
-                                                    eval_every=eval_every, ckpt_every=ckpt_every)
+                                                    eval_every=eval_every, eval_final=False, ckpt_every=ckpt_every)
         t_cond = time.perf_counter() - t0
         protocol = eval_protocol(s, train.info.name, objective, param, method=method, seed=derive_seed(seed, 'eval'),
                                  **eval_args)
@@ -612,7 +612,7 @@ def budget_curves(rows:list[dict], # dict(case, record=path, paper=(mean, std) o
                         label=f"{row['case']} (saved set, {len(rec['runs'][seed]['accs'])} nets)" if not j else None)
         if row.get('paper'): ax.axhline(row['paper'][0], color=color, ls='--', lw=1)
     ax.set(xlabel='condensation iterations', ylabel='test accuracy (%)')
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7)
     return ax
 
 # %% ../nbs/09_runner.ipynb #cc0e0006
