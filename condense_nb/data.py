@@ -435,6 +435,16 @@ def from_dataset(ds, # a map-style Dataset yielding (image, label)
         x = _as_channels(x, info.channels, info.name)
     return RealData(info.normalize(x), y, info)
 
+# %% ../nbs/01_data.ipynb #7c1f3a91
+def _torchvision_datasets(what:str):
+    "`torchvision.datasets`, or an ImportError saying that `what` needs torchvision and how to install it."
+    try: import torchvision.datasets as tvd
+    except Exception as e:  # absent (ImportError) or built for another torch (RuntimeError)
+        raise ImportError(f'{what} needs torchvision, which cannot be imported here ({type(e).__name__}: {e}). '
+                          'Install it with: pip install torchvision (the build that matches your torch). NPZ files, '
+                          'digits, arrays and your own Dataset work without it.') from e
+    return tvd
+
 # %% ../nbs/01_data.ipynb #24580428
 def _open_image(path):
     "A PIL image read from `path` in its own mode (ImageFolder's default loader converts every file to 8-bit RGB)."
@@ -446,8 +456,7 @@ def _open_image(path):
 def _read_folder(path:Path, class_names:list|None=None) -> tuple:
     "(pixels in [0, 1], labels, class names) of an ImageFolder tree; `class_names` (the train split's) " \
     "fixes each folder's label."
-    from torchvision.datasets import ImageFolder
-    ds = ImageFolder(str(path), loader=_open_image)
+    ds = _torchvision_datasets(f'Reading the image folder {path}').ImageFolder(str(path), loader=_open_image)
     x, y = _stack_images(ds)
     if class_names is None: return x, y, list(ds.classes)
     extra = [c for c in ds.classes if c not in class_names]
@@ -607,7 +616,7 @@ def _npz_files(root:Path, stem:str) -> tuple:
 
 def _torchvision_arrays(name:str, root:Path, download:bool) -> tuple:
     "((x_train, y_train), (x_test, y_test)) arrays from torchvision's dataset classes."
-    import torchvision.datasets as tvd
+    tvd = _torchvision_datasets(f"{name} from torchvision's files (no {_NPZ_STEMS[name]}-*.npz in {root})")
     if name == 'svhn':
         splits = [tvd.SVHN(str(root), split=s, download=download) for s in ('train', 'test')]
         return tuple((d.data, d.labels) for d in splits)  # data is (N, 3, 32, 32); torchvision maps label 10 to 0
