@@ -19,7 +19,7 @@ from .runner import (load_methods, run_condense, run_experiment, run_baseline, e
 from .viz import save_grid
 
 # %% auto #0
-__all__ = ['parser', 'main']
+__all__ = ['DIST_TIMEOUT', 'parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #ef1dd92c
 def _json_arg(text:str) -> dict:
@@ -261,6 +261,31 @@ def _nas_proxy(a) -> None:
         print(f"{p:10s} rho {s['rho']:+.2f}  selected {s['selected']} ({s['selected_test']:.1f} %)  {s['seconds']} s")
 
 _APP_JOBS = {'continual': _continual, 'nas-proxy': _nas_proxy}
+
+# %% ../nbs/19_cli.ipynb #6d646ee3
+import os, contextlib, io
+from datetime import timedelta
+
+DIST_TIMEOUT = timedelta(hours=6)   # how long a process may wait for the others (the first evaluates between seeds)
+
+def _in_process_group(job):
+    "`job(a)` in a process group if `torchrun` started this process (`WORLD_SIZE` > 1 in its environment), else as is."
+    def run(a):
+        if int(os.environ.get('WORLD_SIZE', '1')) == 1: return job(a)
+        import torch, torch.distributed as dist
+        dev = default_device(a.device)
+        if dev.type == 'cuda' and dev.index is None: dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+        if dev.type == 'cuda': torch.cuda.set_device(dev)
+        a.device = str(dev)
+        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo', timeout=DIST_TIMEOUT)   # env: RANK, ...
+        try:   # the first process prints; the others' output would repeat it
+            with contextlib.redirect_stdout(io.StringIO()) if dist.get_rank() else contextlib.nullcontext():
+                return job(a)
+        finally: dist.destroy_process_group()
+    run.__doc__ = job.__doc__
+    return run
+
+_condense, _experiment = _in_process_group(_condense), _in_process_group(_experiment)
 
 # %% ../nbs/19_cli.ipynb #2a9f4661
 #| eval: false

@@ -25,12 +25,14 @@ __all__ = ['embedding_mmd', 'last_layer_grad', 'subsample_factor', 'bias_potenti
 def embedding_mmd(m_real:Tensor, # real class-mean embeddings, (C, E)
                   e_syn:Tensor, # synthetic embeddings, (N, E), differentiable
                   y_syn:Tensor, # synthetic labels, (N,)
+                  rows:list|None=None, # the rows (classes) to sum; None: all (a process of a sharded run: its own)
                  ) -> Tensor:
     "Sum over classes of the squared distance between real and synthetic mean embeddings (DM's loss)."
     if m_real.ndim != 2 or e_syn.ndim != 2 or m_real.shape[1] != e_syn.shape[1]:
         raise ValueError(f'expected real means (C, E) and synthetic embeddings (N, E) with the same E, '
                          f'got {tuple(m_real.shape)} and {tuple(e_syn.shape)}')
-    return ((m_real - class_means(e_syn, y_syn, len(m_real))) ** 2).sum()
+    d = (m_real - class_means(e_syn, y_syn, len(m_real))) ** 2
+    return (d if rows is None else d[rows]).sum()
 
 # %% ../nbs/11_distribution_matching.ipynb #8daeb99d
 def last_layer_grad(e:Tensor, # features of a batch, (N, E)
@@ -85,17 +87,20 @@ def real_mean_embeddings(real:ClassSampler, # real training data
                          augment:Callable[[Tensor, int], Tensor]|None=None, # `augment(x, c)`: the class-c transform
                          chunk:int=256, # images embedded at a time
                          joint:bool=False, # one pass over all classes (for batch norm) instead of chunks per class
+                         classes:list|None=None, # the classes (rows) to compute; None: all (a joint pass embeds all)
                         ) -> Tensor:
-    "Mean embedding of every real image of each class (optionally augmented per class), shape (C, E)."
+    "Mean embedding of every real image of each class (optionally augmented per class), shape (len(classes), E)."
     chunk = check_int('chunk', chunk, min_value=1)
+    cs = range(real.n_classes) if classes is None else classes
     if joint:
         xs = [real.x[real.indices[c]] for c in range(real.n_classes)]
         x = torch.cat([augment(x_c, c) if augment is not None else x_c for c, x_c in enumerate(xs)])
         y = torch.repeat_interleave(torch.arange(real.n_classes, device=x.device),
                                     torch.tensor([len(v) for v in xs], device=x.device))
-        return class_means(net.embed(x), y, real.n_classes)
+        m = class_means(net.embed(x), y, real.n_classes)
+        return m if classes is None else m[list(classes)]
     out = []
-    for c in range(real.n_classes):
+    for c in cs:
         idx, total = real.indices[c], 0.
         for i in range(0, len(idx), chunk):
             x = real.x[idx[i:i + chunk]]
@@ -107,6 +112,8 @@ def real_mean_embeddings(real:ClassSampler, # real training data
 @OBJECTIVES.register('dm')
 class DM(Objective):
     "Distribution matching: class-mean embeddings under a fresh frozen random network and siamese DSA (Zhao & Bilen)."
+    shardable = True   # a sum over classes; see "Classes over processes" below
+
     def __init__(self, batch_real:int|None=256, # real images per class and iteration; None: whole class (full batch)
                  dsa_strategy:str|None=None, # siamese DSA, e.g. 'color_crop_cutout_flip_scale_rotate'; None: none
                  net:str='ConvNet', # embedding architecture, a name in `NETS`
@@ -135,7 +142,8 @@ class DM(Objective):
 
     @property
     def real_means(self) -> dict:
-        "The cache of whole-class real means: pool seed -> (C, E) tensor (not part of `config()` or `state_dict()`)."
+        ("The cache of whole-class real means: pool seed -> (C, E) tensor, NaN in rows not computed yet (not part of "
+         "`config()` or `state_dict()`).")
         return self._real_means
 
     @property
@@ -172,33 +180,48 @@ class DM(Objective):
         "Class `c`'s siamese DSA transform of draw `s` (identity without DSA)."
         return x if self.dsa is None else self.dsa(x, seed=derive_seed(s, 'dsa', c))
 
-    def class_real_means(self, real:ClassSampler, s:int, net=None) -> Tensor:
-        "Whole-class real means for draw `s`: from the cache when `s` is a pool seed, else computed."
+    def class_real_means(self, real:ClassSampler, s:int, net=None, classes:list|None=None) -> Tensor:
+        ("Whole-class real means for draw `s`, rows `classes` (default all): from the cache when `s` is a pool seed "
+         "and they are in it, else computed.")
+        cs = list(range(real.n_classes)) if classes is None else list(classes)
         if self.seeds is not None:
             self._check_data(real)
-            if s in self.real_means: return self.real_means[s].to(real.x.device)
+            if s in self.real_means:
+                m = self.real_means[s][cs]
+                if not m.isnan().any(): return m.to(real.x.device)
         net = net or self.embedder(real, s)
-        m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk, joint=batch_coupled(net))
-        if self.seeds is not None: self.real_means[s] = m
+        m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk, joint=batch_coupled(net),
+                                 classes=cs)
+        if self.seeds is not None:   # the cache holds (C, E); rows no one computed here (another process's) stay NaN
+            full = self.real_means.get(s)
+            if full is None: full = m.new_full((real.n_classes, m.shape[1]), float('nan'))
+            full[cs] = m
+            self.real_means[s] = full
         return m
 
     def loss(self, x_syn, y_syn, real, generator):
         s, C = self.draw(generator), real.n_classes
         net = self.embedder(real, s)
-        if self.batch_real is None: m_real = self.class_real_means(real, s, net)
+        own = self.own_classes(C)   # every class, unless the run is spread over processes
+        cs = list(range(C)) if batch_coupled(net) else own   # through the network: all classes if batch norm couples
+        if self.batch_real is None: m_real = self.class_real_means(real, s, net, cs)
         else:
             ns = [min(self.batch_real, n) for n in real.counts]
-            x_real = torch.cat([self.augment(real.sample(c, ns[c], generator), s, c) for c in range(C)])
-            y_real = torch.repeat_interleave(torch.arange(C, device=x_real.device),
-                                             torch.tensor(ns, device=x_real.device))
+            xs = [real.sample(c, ns[c], generator) for c in range(C)]   # every class: the generator stays in step
+            x_real = torch.cat([self.augment(xs[c], s, c) for c in cs])
+            y_real = torch.repeat_interleave(torch.arange(len(cs), device=x_real.device),
+                                             torch.tensor([ns[c] for c in cs], device=x_real.device))
             with torch.no_grad():   # in chunks (memory of `chunk` images), or one joint pass for batch norm (official)
                 e_real = (net.embed(x_real) if batch_coupled(net) else
                           torch.cat([net.embed(x_real[i:i + self.chunk]) for i in range(0, len(x_real), self.chunk)]))
-            m_real = class_means(e_real, y_real, C)
+            m_real = class_means(e_real, y_real, len(cs))
         order = torch.argsort(y_syn, stable=True)
         x_s, y_s = x_syn[order], y_syn[order]
-        x_aug = torch.cat([self.augment(x_s[y_s == c], s, c) for c in range(C)])
-        return embedding_mmd(m_real, net.embed(x_aug), y_s)
+        x_aug = torch.cat([self.augment(x_s[y_s == c], s, c) for c in cs])
+        if len(cs) < C:   # labels of the classes in the pass, renumbered 0..len(cs)-1
+            y_s = torch.repeat_interleave(torch.arange(len(cs), device=y_s.device),
+                                          torch.bincount(y_s, minlength=C)[cs])
+        return embedding_mmd(m_real, net.embed(x_aug), y_s, None if cs == own else own)
 
     def _data_key(self, real) -> dict: return dict(dataset=real.info.name, counts=list(real.counts))
     def _check_data(self, real):

@@ -20,10 +20,12 @@ from .data import RealData, ClassSampler
 __all__ = ['EVENTS', 'PARAMS', 'OBJECTIVES', 'LR_SCHEDULES', 'METHODS', 'Hooks', 'Callback', 'CancelFit', 'Parameterization',
            'PixelParam', 'Objective', 'class_means', 'PixelMMD', 'NonFiniteLossError', 'History', 'seed_from',
            'make_optimizer', 'data_identity', 'Run', 'NonFiniteStop', 'Checkpointer', 'Evaluator', 'ProgressBar',
-           'FnCallback', 'LRSchedule', 'condense', 'Method', 'register_method']
+           'FnCallback', 'LRSchedule', 'Shard', 'check_shardable', 'GradAllReduce', 'spawn_local', 'condense', 'Method',
+           'register_method']
 
 # %% ../nbs/07_engine.ipynb #dd51e620
-EVENTS = ('setup', 'before_fit', 'before_iter', 'after_loss', 'after_step', 'after_iter', 'after_fit')
+EVENTS = ('setup', 'before_fit', 'before_iter', 'after_loss', 'after_backward', 'after_step', 'after_iter',
+          'after_fit')
 
 class Hooks:
     "No-op handlers for every event of `condense`; parameterizations, objectives and callbacks override what they need."
@@ -32,6 +34,7 @@ class Hooks:
     def before_fit(self, run): "Once, after a checkpoint was loaded (`run.start` is the first iteration)."
     def before_iter(self, run): "Every iteration, before `objective.iteration`."
     def after_loss(self, run): "Every synthetic step, before `backward`; may add to `run.loss`."
+    def after_backward(self, run): "Every synthetic step, after `backward`, before the step: gradients are in `.grad`."
     def after_step(self, run): "Every synthetic step, after the optimiser step."
     def after_iter(self, run): "Every iteration, after `objective.iteration` (`run.loss` is its float loss)."
     def after_fit(self, run): "Once, after the last iteration."
@@ -136,6 +139,14 @@ class PixelParam(Parameterization):
 # %% ../nbs/07_engine.ipynb #4b11767b
 class Objective(Hooks, nn.Module):
     "Base class: scores a synthetic set against real data; `iteration` runs one outer iteration of the method."
+    shardable = False  # True: the loss is a sum over classes and `loss`/`iteration` compute only `own_classes`' terms
+    not_shardable = 'it does not declare its loss a sum of per-class terms'  # why not: named when a run is refused
+    _shard = None  # set by `condense` while a run is spread over processes (a `Shard`)
+
+    def own_classes(self, n_classes:int) -> list[int]:
+        "The classes whose loss terms this process computes: all of them, unless `condense` spread them over processes."
+        return list(range(n_classes)) if self._shard is None else self._shard.classes(n_classes)
+
     def loss(self, x_syn:Tensor, y_syn:Tensor, real:ClassSampler, generator:torch.Generator) -> Tensor:
         raise NotImplementedError
 
@@ -188,14 +199,18 @@ def class_means(x:Tensor, y:Tensor, n_classes:int) -> Tensor:
 class PixelMMD(Objective):
     ("Linear-kernel MMD in pixel space: squared distance of real and synthetic class means, summed over classes "
      "(DM supp. §2.2).")
+    shardable = True   # a sum over classes (see "Classes over processes" below)
+
     def __init__(self, batch_real:int|None=256): # real images per class and iteration; None: the whole class
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
 
     def loss(self, x_syn, y_syn, real, generator):
-        m_syn = class_means(x_syn, y_syn, real.n_classes)
-        m_real = torch.stack([real.sample(c, self._n(real, c), generator).flatten(1).mean(0)
-                              for c in range(real.n_classes)])
+        cs = self.own_classes(real.n_classes)
+        m_syn = class_means(x_syn, y_syn, real.n_classes)[cs]
+        # every class is drawn, so that the generator stays in step with a single process; only own classes are used
+        xs = [real.sample(c, self._n(real, c), generator) for c in range(real.n_classes)]
+        m_real = torch.stack([xs[c].flatten(1).mean(0) for c in cs])
         return ((m_real - m_syn) ** 2).sum()
 
     def _n(self, real, c):
@@ -248,8 +263,9 @@ def data_identity(real:ClassSampler) -> dict:
 class Run:
     "The state of one `condense` call: what every handler sees and what a checkpoint stores."
     def __init__(self, param:Parameterization, objective:Objective, real:ClassSampler, iterations:int, seed:int,
-                 callbacks:list):
+                 callbacks:list, shard:Shard|None=None):
         self.param, self.objective, self.real, self.iterations, self.seed = param, objective, real, iterations, seed
+        self.shard = shard or Shard()   # this process's classes (all of them in a single-process run)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         # stable: param, objective first among equals
         self.handlers = sorted([param, objective] + self.callbacks, key=lambda h: h.order)
@@ -267,11 +283,13 @@ class Run:
                 **{f'objective.{k}': o for k, o in self.objective.optimizers().items()}}
 
     def syn_step(self, loss:Tensor) -> float:
-        "One step of the synthetic parameters: `after_loss`, backward, step, `after_step`; returns the (final) loss."
+        ("One step of the synthetic parameters: `after_loss`, backward, `after_backward`, step, `after_step`; returns "
+         "the (final) loss.")
         self.loss = loss
         self('after_loss')
         self.opt.zero_grad(set_to_none=True)
         self.loss.backward()
+        self('after_backward')
         self.opt.step()
         self.objective.zero_grad(set_to_none=True)
         self('after_step')
@@ -327,7 +345,7 @@ class NonFiniteStop(Callback):
         if run.ckpt_it is None: return f' No checkpoint was written yet ({run.ckpt} does not exist).'
         return (f' Last good checkpoint: {run.ckpt} (iteration {run.ckpt_it}); it resumes with the same settings only: '
                 f'to try a smaller lr_img, remove it (or use another output folder) and start over.')
-    def after_loss(self, run):
+    def after_backward(self, run):
         if not _is_finite(run.loss.detach()):
             raise NonFiniteLossError(f'non-finite loss ({run.loss.item()}) at iteration {run.it}; stopped (a smaller '
                                      'lr_img often helps).' + self._where(run))
@@ -356,8 +374,9 @@ class Checkpointer(Callback):
         run.ckpt_it = run.start
     def save(self, run, it:int) -> None:
         run.tick()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.path) as tmp: torch.save(run.state_dict(it), tmp)
+        if run.shard.main:   # one writer when the run is spread over processes
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.path) as tmp: torch.save(run.state_dict(it), tmp)
         run.ckpt_it = it
     def after_iter(self, run):
         if run.done % self.every == 0 or run.done == run.iterations: self.save(run, run.done)
@@ -410,6 +429,91 @@ class LRSchedule(Callback):
                 g.setdefault('initial_lr', g['lr'])
                 g['lr'] = g['initial_lr'] * f
 
+# %% ../nbs/07_engine.ipynb #75aaaa8d
+class Shard:
+    "This process's share of a run spread over `world_size` processes: class `c` belongs to rank `c % world_size`."
+    def __init__(self, rank:int=0, world_size:int=1):
+        self.world_size = check_int('world_size', world_size, min_value=1)
+        self.rank = check_int('rank', rank, min_value=0, max_value=self.world_size - 1)
+
+    @classmethod
+    def current(cls) -> Shard:
+        "This process's shard in `torch.distributed`'s default group; one process with every class if none is set up."
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized(): return cls(dist.get_rank(), dist.get_world_size())
+        return cls()
+
+    @property
+    def main(self) -> bool: return self.rank == 0   # the process that writes files and adds whole-set terms
+    def __repr__(self): return f'Shard(rank={self.rank}, world_size={self.world_size})'
+
+    def classes(self, n_classes:int) -> list[int]:
+        "This process's classes, in increasing order."
+        return list(range(self.rank, check_int('n_classes', n_classes, min_value=1), self.world_size))
+
+    def all_reduce(self, t:Tensor, op:str='sum') -> Tensor:
+        "Reduce `t` in place over the processes (`'sum'` or `'max'`); returns it (unchanged in one process)."
+        if self.world_size > 1:
+            import torch.distributed as dist
+            dist.all_reduce(t, op={'sum': dist.ReduceOp.SUM, 'max': dist.ReduceOp.MAX}[check_choice('op', op,
+                                                                                                    ['sum', 'max'])])
+        return t
+
+    def broadcast(self, t:Tensor) -> Tensor:
+        "Overwrite `t` in place with the first process's copy; returns it (unchanged in one process)."
+        if self.world_size > 1:
+            import torch.distributed as dist
+            buf = t if t.is_contiguous() else t.contiguous()
+            dist.broadcast(buf, src=0)
+            if buf is not t: t.copy_(buf)
+        return t
+
+    def agree(self, value, device=None) -> bool:
+        "True when the JSON-able `value` is the same in every process (one `all_reduce` of a hash)."
+        if self.world_size == 1: return True
+        import hashlib
+        h = int(hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:15], 16)
+        t = self.all_reduce(torch.tensor([h, -h], dtype=torch.long, device=device), 'max')   # max h and -min h
+        return int(t[0]) == -int(t[1])
+
+# %% ../nbs/07_engine.ipynb #cd4095a2
+def check_shardable(objective:Objective, real:ClassSampler, shard:Shard) -> Shard:
+    "`shard` if `objective` can be spread over its processes: a sum over classes, with at least one class per process."
+    if shard.world_size == 1: return shard
+    if not objective.shardable:
+        raise ValueError(f'{type(objective).__name__} cannot be spread over {shard.world_size} processes: '
+                         f'{objective.not_shardable}; run it in one process')
+    if shard.world_size > real.n_classes:
+        raise ValueError(f'{shard.world_size} processes for {real.n_classes} classes: each process needs a class of '
+                         f'its own; use at most {real.n_classes} processes')
+    return shard
+
+class GradAllReduce(Callback):
+    "After `backward`: sum the gradients of the run's optimiser's parameters, and the loss, over the processes."
+    order = -1000   # first: every other `after_backward` handler sees the sums
+    def after_backward(self, run):
+        ps = [p for g in run.opt.param_groups for p in g['params']]
+        dt, dev, n = ps[0].dtype, ps[0].device, len(ps)
+        have = torch.tensor([p.grad is not None for p in ps], dtype=dt, device=dev)
+        flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in ps]
+                         + [have, run.loss.detach().reshape(1).to(dt)])
+        run.shard.all_reduce(flat)
+        grads, anyone = flat[:-n - 1].split([p.numel() for p in ps]), flat[-n - 1:-1].tolist()
+        for p, g, a in zip(ps, grads, anyone): p.grad = g.view_as(p).clone() if a > 0 else None
+        run.loss = flat[-1]
+
+# %% ../nbs/07_engine.ipynb #c8e9a6e1
+def spawn_local(worker, # `worker(rank, world_size, port, *args)`, importable (defined in a module)
+                world_size:int, # number of processes
+                *args):
+    ("Run `worker` in `world_size` local processes (torch.multiprocessing, spawn) with a free TCP port for the "
+     "process group.")
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0)); port = sock.getsockname()[1]
+    mp.spawn(worker, args=(check_int('world_size', world_size, min_value=1), port, *args), nprocs=world_size)
+
 # %% ../nbs/07_engine.ipynb #7adcbd50
 def _is_finite(t:Tensor) -> bool: return bool(torch.isfinite(t).all())
 
@@ -450,19 +554,28 @@ def condense(param:Parameterization, # renders the synthetic set
              callback:Callable|None=None, # shorthand: `callback(it, loss, param)` after every iteration
              progress:bool=True, # show a progress bar
              cache_dir:str|Path|None=None, # where objectives may cache artefacts (`run.cache_dir`), e.g. MTT's experts
+             shard:Shard|None=None, # this process's classes; None: `Shard.current()` (torch.distributed, else all)
             ) -> History:
     "Optimise `param` to minimise `objective` for `iterations` iterations, with checkpoint/resume and evaluation."
     iterations = check_int('iterations', iterations, min_value=0)
     seed = check_int('seed', seed, min_value=0)
     real = real if isinstance(real, ClassSampler) else ClassSampler(real)
-    cbs = [NonFiniteStop()] + list(callbacks or [])
+    shard = check_shardable(objective, real, Shard.current() if shard is None else shard)
+    cbs = [NonFiniteStop()] + list(callbacks or []) + ([GradAllReduce()] if shard.world_size > 1 else [])
     if ckpt is not None: cbs.append(Checkpointer(ckpt, ckpt_every))
     if eval_fn is not None: cbs.append(Evaluator(eval_fn, eval_every, eval_final))
     if lr_schedule is not None: cbs.append(LRSchedule(lr_schedule))
     if callback is not None: cbs.append(FnCallback(callback))
-    if progress: cbs.append(ProgressBar())
-    run = Run(param, objective, real, iterations, seed, cbs)
+    if progress and shard.main: cbs.append(ProgressBar())
+    run = Run(param, objective, real, iterations, seed, cbs, shard)
     run.cache_dir = None if cache_dir is None else Path(cache_dir)
+    objective._shard = shard if shard.world_size > 1 else None
+    try: return _fit(run, optimizer, lr_img, momentum, optimizer_kw, lr_schedule)
+    finally: objective._shard = None   # outside a run, the objective computes every class again
+
+def _fit(run, optimizer, lr_img, momentum, optimizer_kw, lr_schedule) -> History:
+    "The body of `condense` once its `Run` is built."
+    param, objective, real, iterations, seed = run.param, run.objective, run.real, run.iterations, run.seed
     param.to(real.x.device); objective.to(real.x.device)
     run('setup')
     param.to(real.x.device); objective.to(real.x.device)
@@ -473,6 +586,12 @@ def condense(param:Parameterization, # renders the synthetic set
                                                   else getattr(lr_schedule, '__name__', 'custom'))
     run.fingerprint = _fingerprint(run, optimizer, lr_img, momentum, optimizer_kw, schedule)
     run('before_fit')
+    if not run.shard.agree(dict(run.fingerprint, start=run.start), real.x.device):
+        raise ValueError(f'the {run.shard.world_size} processes of this run disagree on its settings (seed, data, '
+                         'parameterization, objective, optimiser) or on the iteration they resume from: start every '
+                         'process with the same arguments and the same checkpoint')
+    if run.shard.world_size > 1:   # one starting point (after any resume): the first process's set and objective state
+        for t in [*param.state_dict().values(), *objective.state_dict().values()]: run.shard.broadcast(t)
     run.tick()
     try:
         for it in range(run.start, iterations):

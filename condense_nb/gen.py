@@ -235,6 +235,9 @@ REINIT_DEFAULT = 100  # N of Algorithm 1: re-initialise phi every 100 iterations
 @OBJECTIVES.register('gen')
 class GenObjective(Objective):
     "Algorithm 1: feature matching + GAN on features + intra/inter-class losses; phi trained on real data in between."
+    not_shardable = ('its loss is not written as a sum of per-class terms (eqs. 3-4 centre the features on the whole '
+                     'real batch and pair classes; the GAN terms and the discriminator step see every class)')
+
     def __init__(self, n_assoc:int=32, # real images in each synthetic image's association (eq. 2)
                  w_feat:float=1., w_adv:float=1., w_cls:float=1., w_intra:float=1., w_inter:float=1., # weights (0: off)
                  gan:str='feature', # D sees phi's features ('feature'), flat images ('pixel', l_real) or nothing

@@ -104,20 +104,22 @@ def class_batches(x_syn:Tensor, # synthetic images (N, C, H, W), differentiable
                   batch_real:int, # real images per class (capped at the class size)
                   generator:torch.Generator, # source of the real batches and DSA seeds
                   dsa=None, # a `DSA` (or any `f(x, seed=s)`): siamese augmentation of both batches
+                  classes:list|None=None, # the classes to return, increasing (default all; every class is drawn)
                  ) -> list[tuple[Tensor, Tensor]]:
-    "`[(x_real_c, x_syn_c) for every class c]`, optionally augmented with one shared DSA seed per class."
+    "`[(x_real_c, x_syn_c) for c in classes]`, optionally augmented with one shared DSA seed per class."
     if y_syn.is_floating_point() or y_syn.ndim != 1 or len(y_syn) != len(x_syn):
         raise ValueError(f'gradient matching needs one integer label per synthetic image, got labels of dtype '
                          f'{y_syn.dtype} and shape {tuple(y_syn.shape)} for {len(x_syn)} images')
     counts = torch.bincount(y_syn, minlength=real.n_classes)
     if len(counts) > real.n_classes or (counts == 0).any():
         raise ValueError(f'every class 0..{real.n_classes - 1} needs synthetic images; got counts {counts.tolist()}')
-    out = []
-    for c in range(real.n_classes):
-        xr, xs = real.sample(c, min(batch_real, real.counts[c]), generator), x_syn[y_syn == c]
-        if dsa is not None:
-            s = seed_from(generator)
-            xr, xs = dsa(xr, seed=s), dsa(xs, seed=s)
+    keep, out = set(range(real.n_classes) if classes is None else classes), []
+    for c in range(real.n_classes):   # every class's draws, so that the generator stays in step with one process
+        xr = real.sample(c, min(batch_real, real.counts[c]), generator)
+        s = seed_from(generator) if dsa is not None else None
+        if c not in keep: continue
+        xs = x_syn[y_syn == c]
+        if dsa is not None: xr, xs = dsa(xr, seed=s), dsa(xs, seed=s)
         out.append((xr, xs))
     return out
 
@@ -129,36 +131,39 @@ def _ce(net:nn.Module, x:Tensor, c:int) -> Tensor:
 def match_loss_loop(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
                     metric:str='ours', # see `match_distance`
+                    classes:list|None=None, # the class of each batch (default 0, 1, ...: every class)
                    ) -> Tensor:
     "Σ_c D(∇θ L^{S_c}, ∇θ L^{T_c}), one class at a time (paper, Alg. 1); differentiable in the synthetic images."
     params = [p for p in net.parameters() if p.requires_grad]
     loss = params[0].new_zeros(())
-    for c, (xr, xs) in enumerate(batches):
+    for c, (xr, xs) in zip(range(len(batches)) if classes is None else classes, batches):
         gw_real = [g.detach() for g in torch.autograd.grad(_ce(net, xr, c), params)]
         gw_syn = torch.autograd.grad(_ce(net, xs, c), params, create_graph=True)
         loss = loss + match_distance(gw_syn, gw_real, metric)
     return loss
 
 # %% ../nbs/10_gradient_matching.ipynb #81cfca9c
-def _stack_padded(xs:list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+def _stack_padded(xs:list[Tensor], classes:list|None=None) -> tuple[Tensor, Tensor, Tensor]:
     "Stack per-class batches to (k, n_max, ...) with zero padding; labels (k, n_max) and weights 1/n_c (0 on padding)."
     n = max(len(x) for x in xs)
     x = torch.stack([x if len(x) == n else torch.cat([x, x.new_zeros(n - len(x), *x.shape[1:])]) for x in xs])
     w = torch.stack([(torch.arange(n, device=x.device) < len(xi)).to(x.dtype) / len(xi) for xi in xs])
-    y = torch.arange(len(xs), device=x.device)[:, None].expand(len(xs), n)
+    y = (torch.arange(len(xs), device=x.device) if classes is None else torch.tensor(classes, device=x.device))
+    y = y[:, None].expand(len(xs), n)
     return x, y, w
 
 def match_loss_vmap(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
                     metric:str='ours', # see `match_distance`
                     chunk_size:int|None=None, # classes per vmap chunk (None: all at once)
+                    classes:list|None=None, # the class of each batch (default 0, 1, ...: every class)
                    ) -> Tensor:
     "`match_loss_loop` with all classes in one pass (`torch.func.vmap` over per-class `grad`); same value and gradient."
     params = {k: p.detach() for k, p in net.named_parameters() if p.requires_grad}
     def class_loss(p, x, y, w): return (F.cross_entropy(functional_call(net, p, (x,)), y, reduction='none') * w).sum()
     per_class_grad = vmap(func_grad(class_loss), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
-    with torch.no_grad(): gw_real = per_class_grad(params, *_stack_padded([xr for xr, _ in batches]))
-    gw_syn = per_class_grad(params, *_stack_padded([xs for _, xs in batches]))
+    with torch.no_grad(): gw_real = per_class_grad(params, *_stack_padded([xr for xr, _ in batches], classes))
+    gw_syn = per_class_grad(params, *_stack_padded([xs for _, xs in batches], classes))
     return match_distance([gw_syn[k] for k in params], [gw_real[k] for k in params], metric, batched=True)
 
 # %% ../nbs/10_gradient_matching.ipynb #750e1766
@@ -180,6 +185,8 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
 @OBJECTIVES.register('gradient_matching')
 class GradientMatching(Objective):
     "Gradient matching (DC, Zhao et al. 2021; with `dsa_strategy`, DSA, Zhao & Bilen 2021) as an engine objective."
+    shardable = True   # a sum over classes; the network and its training are computed by every process
+
     def __init__(self,
                  net:str='ConvNet', # architecture of the random networks θ (a name in `NETS`)
                  outer_loop:int|None=None, # matching steps per network (paper's T); None: `get_loops(ipc)`
@@ -228,10 +235,11 @@ class GradientMatching(Objective):
             n = [min(self.bn_per_class, k) for k in real.counts]
             freeze_bn(net, torch.cat([real.sample(c, n[c], generator) for c in range(real.n_classes)]),
                       self.bn_stats == 'exact')
-        batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa)
+        cs = self.own_classes(real.n_classes)   # every class, unless the run is spread over processes
+        batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa, cs)
         impl = self.impl if self.impl != 'auto' else ('loop' if x_syn.device.type == 'cpu' else 'vmap')
-        if impl == 'loop': return match_loss_loop(net, batches, self.metric)
-        return match_loss_vmap(net, batches, self.metric, self.chunk_size)
+        if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs)
+        return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs)
 
     def loss(self, x_syn, y_syn, real, generator):
         "The matching loss of a fresh random network (one matching step of Alg. 1)."

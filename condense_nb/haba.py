@@ -256,6 +256,9 @@ def after_loss(self:HaBaParam, run):
     "Add λ_cos·L_cos of a fresh augmented pair, through the current (frozen) extractor, " \
     "to the distillation loss (eq. 6)."
     if not self.adversarial: return
+    if not run.shard.main:   # a term of the whole set: the first process adds it, the others make the same draws
+        with torch.no_grad(): self.adv_views(run.generator)
+        return
     l_cos = self.cosine_term(self.adv_views(run.generator)[0])
     self.last_adv = {'cos': float(l_cos.detach())}
     run.loss = run.loss + self.lam_cos * l_cos

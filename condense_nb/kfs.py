@@ -12,14 +12,13 @@ from torch import nn, Tensor
 
 from .core import *
 from .data import ClassSampler
-from .engine import Parameterization, PARAMS, METHODS, Method, register_method, seed_from, class_means
-from .dm import DM, batch_coupled
+from .engine import Parameterization, PARAMS, METHODS, Method, register_method, seed_from
+from .dm import DM
 from .evaluate import multistep_lr
 
 # %% auto #0
 __all__ = ['DECODERS', 'make_decoder', 'code_shape', 'n_params', 'make_encoder', 'KFSBudget', 'plan_codes', 'pretrain_decoder',
-           'KFSParam', 'kfs_eval_protocol', 'decoder_spread', 'kfs_grid', 'kfs_explorer', 'class_shard', 'ShardedDM',
-           'sync_gradients', 'spawn_local']
+           'KFSParam', 'kfs_eval_protocol', 'decoder_spread', 'kfs_grid', 'kfs_explorer']
 
 # %% ../nbs/13_kfs.ipynb #281a9ab0
 DECODERS = {  # kind: (layers L, kernel, padding, source)
@@ -328,92 +327,26 @@ def kfs_explorer(param:KFSParam, # a KFS parameterization
     return W.VBox([W.HBox([cls, code, dec]), img, info, W.HTML('all decoders, same code:'), row])
 
 # %% ../nbs/13_kfs.ipynb #fade7427
-def class_shard(n_classes:int, rank:int, world_size:int) -> list[int]:
-    "The classes of process `rank` when `n_classes` classes are dealt round-robin over `world_size` processes."
-    world_size = check_int('world_size', world_size, min_value=1)
-    rank = check_int('rank', rank, min_value=0, max_value=world_size - 1)
-    return list(range(rank, check_int('n_classes', n_classes, min_value=1), world_size))
-
-class ShardedDM(DM):
-    "Full-batch `DM` over a subset of the classes: the per-process term of KFS eq. (1) when classes are distributed."
-    def __init__(self, classes, # the classes this process scores (e.g. `class_shard(...)`)
-                 **dm_kw, # `DM` arguments; `batch_real` must stay None (full batch)
-                ):
-        if dm_kw.setdefault('batch_real', None) is not None:
-            raise ValueError(f"ShardedDM is full batch: batch_real must be None, got {dm_kw['batch_real']}")
-        super().__init__(**dm_kw)
-        self.classes = sorted({check_int('class', int(c), min_value=0) for c in classes})
-        if not self.classes: raise ValueError('ShardedDM needs at least one class')
-
-    def loss(self, x_syn, y_syn, real, generator):
-        s = self.draw(generator)
-        net = self.embedder(real, s)
-        if batch_coupled(net):
-            raise ValueError(f'ShardedDM needs an embedding network that treats images independently; {self.net} '
-                             'has batch norm, which couples the images of a pass, so per-process passes cannot sum '
-                             'to the full loss')
-        m_real = self.class_real_means(real, s, net)
-        cs = torch.tensor(self.classes, device=x_syn.device)
-        x = torch.cat([self.augment(x_syn[y_syn == c], s, c) for c in self.classes])
-        y = torch.cat([torch.full((int((y_syn == c).sum()),), i, device=x_syn.device)
-                       for i, c in enumerate(self.classes)])
-        return ((m_real[cs] - class_means(net.embed(x), y, len(cs))) ** 2).sum()
-
-def sync_gradients(module:nn.Module, # its trainable parameters are synchronised
-                   group=None, # process group (default: the whole world)
-                  ) -> list:
-    ("At the end of every backward, sum `module`'s gradients over the processes (missing = 0; none anywhere: "
-     "stays None).")
-    import torch.distributed as dist
-    from torch.autograd import Variable
-    params, queued = [p for p in module.parameters() if p.requires_grad], [False]
-    def reduce():
-        queued[0] = False
-        have = torch.tensor([q.grad is not None for q in params], dtype=params[0].dtype, device=params[0].device)
-        flat = torch.cat([(q.grad if q.grad is not None else torch.zeros_like(q)).flatten() for q in params] + [have])
-        dist.all_reduce(flat, group=group)
-        grads, anyone = flat[:-len(params)].split([q.numel() for q in params]), flat[-len(params):].tolist()
-        for q, g, a in zip(params, grads, anyone): q.grad = g.view_as(q).clone() if a > 0 else None
-    def hook(_):   # the first gradient of a backward pass queues one reduction for its end
-        if not queued[0]:
-            queued[0] = True
-            Variable._execution_engine.queue_callback(reduce)
-    return [p.register_post_accumulate_grad_hook(hook) for p in params]
-
-def spawn_local(worker, # `worker(rank, world_size, port, *args)`, importable (defined in a module)
-                world_size:int, # number of processes
-                *args):
-    ("Run `worker` in `world_size` local processes (torch.multiprocessing, spawn) with a free TCP port for the "
-     "process group.")
-    import socket
-    import torch.multiprocessing as mp
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0)); port = sock.getsockname()[1]
-    mp.spawn(worker, args=(check_int('world_size', world_size, min_value=1), port, *args), nprocs=world_size)
-
-def _shard_run(real:ClassSampler, classes, iterations:int, sample_decoders:int|None=None, sync:bool=False):
-    ("Tiny KFS on `real` scoring `classes`, with SGD (a doubled gradient would show); returns the set and every "
-     "step's gradients.")
+def _shard_run(real:ClassSampler, iterations:int, sample_decoders:int|None=None):
+    ("Tiny KFS on `real` with SGD (a doubled gradient would show); returns the set and every step's gradients "
+     "(spread over the processes of a process group, if one is set up).")
     from condense_nb.engine import condense
     p = KFSParam.init(real, 1, channels=(4, 4, 4), n_decoders=4, n_codes=2, pretrain_steps=5, generator=0,
                       sample_decoders=sample_decoders)
-    if sync: sync_gradients(p)
     grads = []
     def record(it, loss, param):
         grads.append({n: None if q.grad is None else q.grad.clone() for n, q in param.named_parameters()})
-    condense(p, ShardedDM(classes, pool=4, net_kw={'width': 16, 'depth': 2}), real, iterations, lr_img=0.1,
-             momentum=0.5, callback=record, progress=False)
+    condense(p, DM(None, pool=4, net_kw={'width': 16, 'depth': 2}), real, iterations, lr_img=0.1, momentum=0.5,
+             callback=record, progress=False)
     return p, grads
 
 def _shard_worker(rank:int, world_size:int, port:int, out:str, iterations:int, sample_decoders:int|None=None):
-    "One process of the 2-process test below: `_shard_run` on digits with this rank's shard of the classes."
+    "One process of the 2-process test below: `_shard_run` on digits in a process group (this rank's classes)."
     import torch.distributed as dist
     from condense_nb.data import load_dataset
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
     try:
-        real = ClassSampler(load_dataset('digits')[0], 'cpu')
-        p, grads = _shard_run(real, class_shard(real.n_classes, rank, world_size), iterations, sample_decoders,
-                              sync=True)
+        p, grads = _shard_run(ClassSampler(load_dataset('digits')[0], 'cpu'), iterations, sample_decoders)
         torch.save({'state': p.state_dict(), 'grads': grads}, f'{out}.{rank}')
     finally: dist.destroy_process_group()

@@ -388,6 +388,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     param, objective, hist, s = condense_method(ClassSampler(train, device), method, ipc, seed, s,
                                                 ckpt=out / 'checkpoint.pt' if out else None, cache_dir=cache_dir,
                                                 progress=progress, ckpt_every=ckpt_every)
+    if torch.distributed.is_initialized() and torch.distributed.get_rank(): return {}   # processes: the first reports
     t_condense = time.perf_counter() - t0
     protocol = eval_protocol(s, train.info.name, objective, param, method=method, **eval_args)
     synset = condensed_synset(param, train_raw.info, method,
@@ -499,6 +500,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
         param, objective, hist, s = condense_method(real, method, ipc, seed, s, ckpt=out / f'ckpt_seed{seed}.pt',
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, eval_final=False, ckpt_every=ckpt_every)
+        if torch.distributed.is_initialized() and torch.distributed.get_rank(): continue   # the first one evaluates
         t_cond = time.perf_counter() - t0
         protocol = eval_protocol(s, train.info.name, objective, param, method=method, seed=derive_seed(seed, 'eval'),
                                  **eval_args)
@@ -509,6 +511,8 @@ def run_experiment(dataset:str, method:str, ipc:int,
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
         if progress: print(f'seed {seed}: {res}')
+    if torch.distributed.is_initialized():   # over processes: every one returns the record the first one wrote
+        torch.distributed.barrier(); rec = json.loads(rec_path.read_text())
     return rec
 
 # %% ../nbs/09_runner.ipynb #b1a5e006

@@ -169,6 +169,9 @@ def _student_batches(param:Parameterization, device) -> tuple[Callable, int]:
 @OBJECTIVES.register('mtt')
 class MTT(Objective):
     "Trajectory matching (Cazenavette et al. 2022): N student steps from θ*_t should land on θ*_{t+M} (HaBa eq. 7)."
+    not_shardable = ('its loss compares one student trajectory, trained on the synthetic images of all classes '
+                     'together, with an expert\'s; it is not a sum of per-class terms')
+
     def __init__(self,
                  experts:Tensor|str|Path|None=None, # (E, T+1, P) trajectories, expert folder or None (built in `setup`)
                  n_experts:int=100, # E: experts to train or load when `experts` is None (buffer.py: 100)
