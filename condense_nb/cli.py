@@ -287,6 +287,19 @@ def _in_process_group(job):
 
 _condense, _experiment = _in_process_group(_condense), _in_process_group(_experiment)
 
+# %% ../nbs/19_cli.ipynb #c11b0010
+def _one_process(name:str, job):
+    "`job(a)`, refused with a clear error when `torchrun` started several processes (it would run once per process)."
+    def run(a):
+        if int(os.environ.get('WORLD_SIZE', '1')) > 1:
+            raise ValueError(f'`condense_nb {name}` runs in one process; only `condense` and `experiment` spread over '
+                             f"torchrun's processes (WORLD_SIZE={os.environ['WORLD_SIZE']}): start it without torchrun")
+        return job(a)
+    run.__doc__ = job.__doc__
+    return run
+
+_baseline, _evaluate = _one_process('baseline', _baseline), _one_process('evaluate', _evaluate)
+
 # %% ../nbs/19_cli.ipynb #2a9f4661
 #| eval: false
 if __name__ == '__main__': sys.exit(main())
