@@ -171,7 +171,7 @@ def _methods(a) -> None:
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `condense_nb` console command."
     a = parser().parse_args(argv)
-    keep_freed_memory()   # reuse freed activations instead of re-faulting pages (glibc; chapter 0)
+    keep_freed_memory()   # reuse freed activations instead of re-faulting pages (glibc; see the core chapter)
     jobs = dict(condense=_condense, experiment=_experiment, baseline=_baseline, evaluate=_evaluate, show=_show,
                 methods=_methods,
                 **_APP_JOBS)

@@ -24,7 +24,7 @@ __all__ = ['DATASET_INFO', 'DATASETS', 'DatasetInfo', 'RealData', 'open_npz', 'l
 # %% ../nbs/01_data.ipynb #7b4e6571
 @dataclass
 class DatasetInfo:
-    "What a dataset's images are: shape, classes and per-channel normalisation statistics (REFERENCE.md)."
+    "What a dataset's images are: shape, classes, normalisation statistics (book appendix: official defaults)."
     name:str # registry name, e.g. 'cifar10'
     channels:int # C: 1 for grey, 3 for RGB
     im_size:tuple # (H, W)

@@ -271,7 +271,8 @@ DM.precompute = precompute_real_means
 # %% ../nbs/11_distribution_matching.ipynb #aa600c51
 register_method(Method('dm', DM, lr_img=1.0, momentum=0.5, iterations=20000, init='real',
                        objective_kw={'batch_real': 256}, dsa=True, eval_epochs=1000,
-                       source='DM (Zhao & Bilen, WACV 2023), main_DM.py defaults; REFERENCE.md'))
+                       source='DM (Zhao & Bilen, WACV 2023), official main_DM.py defaults '
+                              '(book appendix: official defaults)'))
 register_method(Method('dm_full', DM, lr_img=1.0, momentum=0.5, iterations=20000, init='real',
                        objective_kw={'batch_real': None}, dsa=True, eval_epochs=1000,
                        source='DM with full-batch real means (KFS §3.2); other settings as dm'))

@@ -525,4 +525,5 @@ register_method(Method('gen', GenObjective, param='generator', lr_img=1e-4, mome
                                  'lr_gen': 1e-5, 'pretrain_kw': {'optimizer': 'adam', 'lr': 0.001}},
                        eval_epochs=300,
                        source='Zhang et al., ICCV 2023 (generative model condensation) §3-4.2; '
-                              'lr_img/lr_gen re-derived for eq. 2 summed, unstated settings chosen in 14_generative'))
+                              'lr_img/lr_gen re-derived for eq. 2 summed, unstated settings chosen in the book '
+                              'chapter on generative-model condensation'))

@@ -314,7 +314,7 @@ def from_synset(cls:HaBaParam, tensors:dict, meta:dict) -> HaBaParam:
     return p
 
 # %% ../nbs/12_haba.ipynb #ed5f9620
-HABA_SETTINGS = {  # bases per class -> run_cifar10_ipc*_style5.sh arguments of HaBa (REFERENCE.md)
+HABA_SETTINGS = {  # bases per class -> run_cifar10_ipc*_style5.sh arguments (book appendix: HaBa)
     1: dict(syn_steps=50, expert_epochs=2, max_start_epoch=2, lr_img=100, lr_lr=1e-7, lr_teacher=0.01, zca=True),
     10: dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.001, zca=True),
     50: dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.01, zca=True),

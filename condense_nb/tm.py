@@ -312,7 +312,7 @@ def eval_settings(self:MTT) -> dict: return {'lr': self.learned_lr}
 def synset_tensors(self:MTT) -> dict: return {'syn_lr': self.syn_lr.detach().cpu().reshape(1)}
 
 # %% ../nbs/12_trajectory_matching.ipynb #fc9bd7ba
-MTT_SETTINGS = {  # (dataset, ipc) -> distill.py arguments, from justincui03/dc_benchmark (REFERENCE.md)
+MTT_SETTINGS = {  # (dataset, ipc) -> distill.py arguments, justincui03/dc_benchmark (book appendix: MTT)
     ('cifar10', 1): dict(syn_steps=50, expert_epochs=2, max_start_epoch=2, lr_img=100, lr_lr=1e-7, lr_teacher=0.01,
                          zca=True),
     ('cifar10', 10): dict(syn_steps=30, expert_epochs=2, max_start_epoch=20, lr_img=100, lr_lr=1e-5, lr_teacher=0.001,
