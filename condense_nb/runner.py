@@ -509,7 +509,8 @@ def run_experiment(dataset:str, method:str, ipc:int,
                                                source))
         res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
-                      eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class())
+                      eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class(),
+                      condense_seconds_all_processes=round(hist.seconds, 1))   # a resumed run counts every process
         if progress: print(f'seed {seed}: {res}')
     if torch.distributed.is_initialized():   # over processes: every one returns the record the first one wrote
         torch.distributed.barrier(); rec = json.loads(rec_path.read_text())
@@ -634,7 +635,7 @@ def changed_settings(config:dict) -> dict:
 
 def run_card(rows:list[dict]) -> str:
     "Markdown run card of the records in `rows`: device, torch, commit, wall time, seeds, settings changed."
-    out = ['| case | device | torch | commit | wall time | seeds | changed from the defaults |',
+    out = ['| case | device | torch | commit | wall time (last process) | seeds | changed from the defaults |',
            '|---|---|---|---|---|---|---|']
     for row in rows:
         path = Path(row['record'])
