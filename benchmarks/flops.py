@@ -230,6 +230,7 @@ def main(argv=None):
     p.add_argument('--no-mallopt', action='store_true')
     p.add_argument('--json', default=None, help='also write the figures to this file')
     a = p.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)   # figures reach a log even if the run is cut short
     kind = torch.device(a.device).type
     if a.threads: torch.set_num_threads(a.threads)
     mallopt = False
