@@ -74,8 +74,9 @@ def main(argv=None):
             if net_kw: okw['net_kw'] = net_kw
             s = METHODS['dm'].settings(dataset, ipc, iterations=iterations, objective_kw=okw)
             t0 = time.perf_counter()
-            param, objective, hist, s = condense_method(real, 'dm', ipc, seed, s, ckpt=out / f'ckpt_{arm}_seed{seed}.pt',
-                                                        progress=False, ckpt_every=a.ckpt_every)
+            param, objective, hist, s = condense_method(real, 'dm', ipc, seed, s,
+                                                        ckpt=out / f'ckpt_{arm}_seed{seed}.pt', progress=False,
+                                                        ckpt_every=a.ckpt_every)
             t_cond = time.perf_counter() - t0
             prot = eval_protocol(s, dataset, objective, param, method='dm', n_nets=n_nets, epochs=epochs,
                                  seed=derive_seed(seed, 'eval'), net_kw=net_kw)
@@ -102,13 +103,16 @@ def report(runs: dict, seeds) -> None:
         if not (f and b): continue
         d = [y - x for x, y in zip(f['accs'], b['accs'])]
         diffs += d
-        print(f"{seed:>4} {statistics.mean(f['accs']):10.2f} {statistics.mean(b['accs']):10.2f} {statistics.mean(d):+12.2f}")
+        print(f"{seed:>4} {statistics.mean(f['accs']):10.2f} {statistics.mean(b['accs']):10.2f} "
+              f"{statistics.mean(d):+12.2f}")
     if len(diffs) >= 2:
         m, se = statistics.mean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs))
-        print(f'paired difference bf16 - fp32 over {len(diffs)} (seed, net) pairs: {m:+.2f} ± {se:.2f} points (mean ± '
-              f'standard error); ' + ('no difference detectable at this budget (|mean| < 2 SE)' if abs(m) < 2 * se else
-                                      'a difference is detectable (|mean| >= 2 SE)'))
-        print('  (nets of one seed share the condensed set, so the pairs are not independent: treat the SE as a lower bound)')
+        verdict = ('no difference detectable at this budget (|mean| < 2 SE)' if abs(m) < 2 * se else
+                   'a difference is detectable (|mean| >= 2 SE)')
+        print(f'paired difference bf16 - fp32 over {len(diffs)} (seed, net) pairs: {m:+.2f} ± {se:.2f} points '
+              f'(mean ± standard error); {verdict}')
+        print('  (nets of one seed share the condensed set, so the pairs are not independent: '
+              'treat the SE as a lower bound)')
 
 
 if __name__ == '__main__':

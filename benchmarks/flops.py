@@ -82,7 +82,8 @@ def real_data(a):
             train, _ = load_dataset(a.dataset, root=a.root)
             return ClassSampler(train, a.device), f'{a.dataset} from {a.root}'
         except (FileNotFoundError, OSError, ValueError) as e:
-            print(f'note: {a.dataset} not loadable from {a.root} ({type(e).__name__}); using random images of its shape')
+            print(f'note: {a.dataset} not loadable from {a.root} ({type(e).__name__}); '
+                  'using random images of its shape')
     info = DATASET_INFO[a.dataset]
     g = torch.Generator().manual_seed(0)
     n = a.per_class * info.n_classes
@@ -180,7 +181,8 @@ def device_name(device) -> str:
 
 
 def git_commit() -> str:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, capture_output=True,
+                               text=True).stdout.strip()
     except OSError: return 'unknown'
 
 
@@ -198,7 +200,8 @@ def report(name: str, res: dict, peaks: dict):
     for v, r in res['rows'].items():
         f = res['flops'] or float('nan')
         gf = f / r['median_s'] / 1e9
-        r.update(gflops=gf, frac_fp32=gf / peaks['fp32'], frac_bf16=gf / peaks['bf16'], speedup=ref['median_s'] / r['median_s'])
+        r.update(gflops=gf, frac_fp32=gf / peaks['fp32'], frac_bf16=gf / peaks['bf16'],
+                 speedup=ref['median_s'] / r['median_s'])
         line = (f"  {v:<22} {r['median_s']:7.3f} {gf:8.1f} {100 * r['frac_fp32']:6.1f}% {100 * r['frac_bf16']:6.1f}% "
                 f"{r['speedup']:5.2f}x")
         if cpu:

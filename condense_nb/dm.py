@@ -209,8 +209,8 @@ class DM(Objective):
             if s in self.real_means: return self.real_means[s].to(real.x.device)
         net = net or self.embedder(real, s)
         with self.real_context(real.x.device):
-            m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk, joint=batch_coupled(net),
-                                     embed=lambda x: self.embed(net, x))
+            m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk,
+                                     joint=batch_coupled(net), embed=lambda x: self.embed(net, x))
         if self.seeds is not None: self.real_means[s] = m
         return m
 
