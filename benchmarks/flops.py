@@ -22,6 +22,7 @@ skips it). Data: the NPZ files in `--root` (MNIST), or random images of the data
     python benchmarks/flops.py                                         # CPU, default variants
     python benchmarks/flops.py --only dm --dm-variants fp32 bf16 cl --reps 4 --threads 2
     python benchmarks/flops.py --device cuda --root .data --json $OUT/flops_cuda.json
+    python benchmarks/flops.py --check --only dm --dm-variants fp32 bf16 compile bf16+compile --reps 0   # numerics only
 """
 from __future__ import annotations
 import argparse, json, os, platform, resource, statistics, subprocess, sys, time
@@ -116,6 +117,13 @@ def dm_runner(a, real, variant: str):
         loss = dm.loss(*param(), real, make_generator(derive_seed(0, 'it', it)))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return float(loss.detach())
+
+    def loss_grad(seed):   # at the initial images, for --check
+        x, y = param()
+        x = x.detach().clone().requires_grad_()
+        loss = dm.loss(x, y, real, make_generator(derive_seed(seed, 'check')))
+        return float(loss.detach()), torch.autograd.grad(loss, x)[0].flatten()
+    step.loss_grad = loss_grad
     return step
 
 
@@ -138,7 +146,34 @@ def dc_runner(a, real, variant: str):
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); return float(loss.detach())
 
     def step(it): return obj.iteration(param, real, syn_step, make_generator(derive_seed(0, 'it', it)))
+
+    def loss_grad(seed):   # one matching step on a fresh network, for --check
+        x, y = param()
+        x = x.detach().clone().requires_grad_()
+        loss = obj.loss(x, y, real, make_generator(derive_seed(seed, 'check')))
+        return float(loss.detach()), torch.autograd.grad(loss, x)[0].flatten()
+    step.loss_grad = loss_grad
     return step
+
+
+def check(a, real, make, variants, name):
+    "Loss and gradient of every variant against the first, on the same draws at the initial images (2 draws)."
+    print(f'\n{name}: loss and gradient w.r.t. the synthetic images against {variants[0]}, same draws')
+    print(f"  {'variant':<22} {'draw':>4} {'loss':>11} {'rel loss diff':>13} {'rel grad diff':>13} {'grad cosine':>11}")
+    steps = {v: make(a, real, v) for v in variants}
+    out = []
+    for seed in (0, 1):
+        l0, g0 = steps[variants[0]].loss_grad(seed)
+        for v in variants:
+            try: l, g = steps[v].loss_grad(seed)
+            except Exception as e:  # noqa: BLE001
+                print(f'  {v:<22} {seed:>4} FAILED: {type(e).__name__}: {str(e)[:200]}'); continue
+            r = dict(variant=v, draw=seed, loss=l, rel_loss=abs(l - l0) / abs(l0),
+                     rel_grad=float((g - g0).norm() / g0.norm()), cosine=float(torch.nn.functional.cosine_similarity(
+                         g.double(), g0.double(), dim=0)))
+            out.append(r)
+            print(f"  {v:<22} {seed:>4} {l:11.5g} {r['rel_loss']:13.2e} {r['rel_grad']:13.2e} {r['cosine']:11.6f}")
+    return out
 
 
 def count_flops(step, it: int) -> tuple[int, dict]:
@@ -227,10 +262,11 @@ def main(argv=None):
     p.add_argument('--dm-variants', nargs='+', default=None)
     p.add_argument('--dc-variants', nargs='+', default=None)
     p.add_argument('--warmup', type=int, default=1, help='untimed rounds (compilation happens here)')
-    p.add_argument('--reps', type=int, default=3, help='timed rounds')
+    p.add_argument('--reps', type=int, default=3, help='timed rounds (0: no timing, e.g. with --check)')
     p.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: torch default)')
     p.add_argument('--probe-n', type=int, default=0, help='matmul size (0: 2048 on CPU, 8192 on CUDA)')
     p.add_argument('--no-mallopt', action='store_true')
+    p.add_argument('--check', action='store_true', help='first compare every variant\'s loss and gradient with the first')
     p.add_argument('--json', default=None, help='also write the figures to this file')
     a = p.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)   # figures reach a log even if the run is cut short
@@ -258,17 +294,19 @@ def main(argv=None):
         out['data'] = src
     if 'dm' in a.only:
         vs = a.dm_variants or DM_DEFAULT[kind]
-        res = interleaved(a, real, dm_runner, vs)
+        if a.check: out['check_dm'] = check(a, real, dm_runner, vs, f'DM {a.dataset} ipc {a.dm_ipc}')
+        res = interleaved(a, real, dm_runner, vs) if a.reps else None
         out['results']['dm'] = res
-        report(f'DM {a.dataset} ipc {a.dm_ipc} (ConvNet-128 instance norm, batch_real 256, DSA), {a.reps} rounds', res,
+        if res: report(f'DM {a.dataset} ipc {a.dm_ipc} (ConvNet-128 instance norm, batch_real 256, DSA), {a.reps} rounds', res,
                peaks0)
     if 'dc' in a.only:
         vs = a.dc_variants or DC_DEFAULT[kind]
-        res = interleaved(a, real, dc_runner, vs)
+        if a.check: out['check_dc'] = check(a, real, dc_runner, vs, f'DC {a.dataset} ipc {a.dc_ipc} matching step')
+        res = interleaved(a, real, dc_runner, vs) if a.reps else None
         out['results']['dc'] = res
-        report(f'DC {a.dataset} ipc {a.dc_ipc} outer iteration (ConvNet-128 instance norm, batch_real 256), '
+        if res: report(f'DC {a.dataset} ipc {a.dc_ipc} outer iteration (ConvNet-128 instance norm, batch_real 256), '
                f'{a.reps} rounds', res, peaks0)
-    if 'dm' in a.only or 'dc' in a.only:
+    if ('dm' in a.only or 'dc' in a.only) and a.reps:
         out['peak_end'] = probe(a.device, n, reps_probe)
         print('\nmatmul peak at the end (GFLOP/s): ' + ', '.join(f'{k} {v:.0f}' for k, v in out['peak_end'].items()))
     out['load_end'] = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
