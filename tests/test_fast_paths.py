@@ -2,7 +2,8 @@
 
 The notebooks test `compile` with the `aot_eager` backend (tracing only, quick); these tests run the code-generating
 backend once per objective. They are skipped, with the reason, where inductor cannot build kernels (no C++ compiler,
-or a platform without inductor support).
+or a platform without inductor support). The last test runs `benchmarks/flops.py` on tiny data (it is the first step
+of the prepared GPU call), checking that it completes and reports, never its timings.
 """
 import functools, time
 
@@ -81,3 +82,23 @@ def test_compile_switch_reports_a_bad_backend():
     "The switch is wired: a backend that does not exist fails at the first loss, naming it."
     with pytest.raises(Exception, match='nonexistent_backend'):
         loss_grad(DM(16, compile={'backend': 'nonexistent_backend'}, net_kw={'width': 8, 'depth': 2}), 0)
+
+
+def test_flops_benchmark_runs(tmp_path):
+    "benchmarks/flops.py (the GPU call's first step) runs end to end on tiny data: FLOPs counted, every variant timed."
+    import json, os, subprocess, sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / 'flops.json'
+    r = subprocess.run([sys.executable, str(root / 'benchmarks' / 'flops.py'), '--dataset', 'digits', '--random-data',
+                        '--per-class', '20', '--dm-ipc', '2', '--dm-variants', 'fp32', 'bf16', 'onepass',
+                        '--dc-variants', 'loop', 'cl', '--reps', '1', '--warmup', '0', '--threads', '1', '--check',
+                        '--probe-n', '256', '--json', str(out)],
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    for kind, variants in (('dm', ['fp32', 'bf16', 'onepass']), ('dc', ['loop', 'cl'])):
+        assert res['results'][kind]['flops'] > 0 and not res['results'][kind]['errors'], res['results'][kind]
+        assert list(res['results'][kind]['rows']) == variants
+    assert {c['variant'] for c in res['check_dm']} == {'fp32', 'bf16', 'onepass'}
+    assert max(c['rel_loss'] for c in res['check_dc']) < 1e-4
