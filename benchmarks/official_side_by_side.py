@@ -287,6 +287,36 @@ def v_bf16real():
     _DM_OPTS['bf16'] = True; _patch_dm_loss()
 
 
+def _dm_defaults(**defaults):
+    "Make every `DM` of this process default to `defaults` (the library's own switches; explicit arguments win)."
+    from condense_nb import dm
+    init = dm.DM.__init__
+    def __init__(self, *a, **kw):
+        for k, v in defaults.items(): kw.setdefault(k, v)
+        init(self, *a, **kw)
+    dm.DM.__init__ = __init__
+
+
+@_variant()
+def v_dmbf16():
+    "DM(real_autocast='bf16'): the library's switch (real-side forward under bf16 autocast, synthetic side fp32)."
+    _dm_defaults(real_autocast='bf16')
+
+
+@_variant()
+def v_dmcompile():
+    "DM(compile=True): the library's switch (one torch.compile'd functional embedding per architecture)."
+    _dm_defaults(compile=True)
+
+
+@_variant()
+def v_netcl():
+    "get_net(channels_last=True) in the DM and DC/DSA objectives: the library's switch."
+    from condense_nb import dm, gm
+    for mod in (dm, gm):
+        mod.get_net = (lambda f: lambda *a, **k: f(*a, **{'channels_last': True, **k}))(mod.get_net)
+
+
 def _apply_variants(side: str, official: bool = False):
     for v in side.split('+')[1:]:
         if v.startswith('env:'): continue  # set by the parent (see _side_env)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_distribution_matching.ipynb #ee282aaf
 from __future__ import annotations
-import json, math
+import contextlib, json, math
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .core import *
 from .data import ClassSampler
-from .nets import NETS, get_net
+from .nets import NETS, get_net, embed_fn, net_state, compile_options
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
@@ -85,26 +85,28 @@ def batch_coupled(net:torch.nn.Module) -> bool:
 def real_mean_embeddings(real:ClassSampler, # real training data
                          net:torch.nn.Module, # embedding network with `.embed`
                          augment:Callable[[Tensor, int], Tensor]|None=None, # `augment(x, c)`: the class-c transform
-                         chunk:int=256, # images embedded at a time
+                         chunk:int|None=256, # images embedded at a time; None: a whole class per pass
                          joint:bool=False, # one pass over all classes (for batch norm) instead of chunks per class
+                         embed:Callable[[Tensor], Tensor]|None=None, # replaces `net.embed` (e.g. a compiled one)
                          classes:list|None=None, # the classes (rows) to compute; None: all (a joint pass embeds all)
                         ) -> Tensor:
-    "Mean embedding of every real image of each class (optionally augmented per class), shape (len(classes), E)."
-    chunk = check_int('chunk', chunk, min_value=1)
+    "Mean embedding (float32) of every real image of each class (optionally augmented per class), (len(classes), E)."
+    chunk = None if chunk is None else check_int('chunk', chunk, min_value=1)
+    embed = embed or net.embed
     cs = range(real.n_classes) if classes is None else classes
     if joint:
         xs = [real.x[real.indices[c]] for c in range(real.n_classes)]
         x = torch.cat([augment(x_c, c) if augment is not None else x_c for c, x_c in enumerate(xs)])
         y = torch.repeat_interleave(torch.arange(real.n_classes, device=x.device),
                                     torch.tensor([len(v) for v in xs], device=x.device))
-        m = class_means(net.embed(x), y, real.n_classes)
+        m = class_means(embed(x).float(), y, real.n_classes)
         return m if classes is None else m[list(classes)]
     out = []
     for c in cs:
         idx, total = real.indices[c], 0.
-        for i in range(0, len(idx), chunk):
-            x = real.x[idx[i:i + chunk]]
-            total = total + net.embed(augment(x, c) if augment is not None else x).sum(0)
+        for i in range(0, len(idx), chunk or len(idx)):
+            x = real.x[idx[i:i + (chunk or len(idx))]]
+            total = total + embed(augment(x, c) if augment is not None else x).float().sum(0)   # sums in float32
         out.append(total / len(idx))
     return torch.stack(out)
 
@@ -120,8 +122,10 @@ class DM(Objective):
                  net_kw:dict|None=None, # `get_net` options, e.g. {'width': 32}
                  pool:int|None=None, # P: draw net/augmentation seeds from a fixed pool of P and cache their real means
                  pool_seed:int=0, # seeds the pool: entry i is `derive_seed(pool_seed, 'dm_pool', i)`
-                 chunk:int=256, # real images per forward pass (per-sample networks; batch norm uses one joint pass)
+                 chunk:int|None=256, # real images per forward pass; None: one pass (batch norm: always one joint pass)
                  pool_order:str='shuffle', # 'shuffle': no replacement, reshuffled each pass; 'random': with replacement
+                 real_autocast:str|None=None, # 'bf16'/'fp16': real-side forward under autocast (opt-in); None: fp32
+                 compile:bool|str|dict=False, # `torch.compile` the embedding (`compile_options`); same values
                 ):
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
@@ -129,7 +133,8 @@ class DM(Objective):
             raise ValueError(f'pool={pool} caches whole-class real means, so it needs batch_real=None (got '
                              f'batch_real={batch_real})')
         NETS[net]
-        self.net, self.net_kw, self.chunk = net, dict(net_kw or {}), check_int('chunk', chunk, min_value=1)
+        self.net, self.net_kw = net, dict(net_kw or {})
+        self.chunk = None if chunk is None else check_int('chunk', chunk, min_value=1)
         self.dsa = DSA(dsa_strategy) if dsa_strategy not in (None, '', 'none') else None
         self.pool_seed = check_int('pool_seed', pool_seed, min_value=0)
         self.seeds = None if pool is None else [derive_seed(pool_seed, 'dm_pool', i)
@@ -139,6 +144,10 @@ class DM(Objective):
             self.register_buffer('pool_step', torch.zeros((), dtype=torch.long))
         # real-means cache, its data, current pass order
         self._real_means, self._data, self._pass = {}, None, (None, None)
+        # speed switches (private: `config()` adds real_autocast only when set, so older checkpoints still resume)
+        self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
+                                                                              ('bf16', 'fp16'))
+        self._compile, self._embed_fns = compile_options(compile), {}
 
     @property
     def real_means(self) -> dict:
@@ -151,7 +160,28 @@ class DM(Objective):
     def extra_repr(self):
         return (f'mode={self.mode!r}, batch_real={self.batch_real}, net={self.net!r}, net_kw={self.net_kw}, '
                 f'dsa={self.dsa.strategy if self.dsa else None!r}' +
-                (f', pool={len(self.seeds)}, pool_order={self.pool_order!r}' if self.seeds else ''))
+                (f', pool={len(self.seeds)}, pool_order={self.pool_order!r}' if self.seeds else '') +
+                (f', real_autocast={self._real_autocast!r}' if self._real_autocast else '') +
+                (f', compile={self._compile}' if self._compile is not None else ''))
+
+    @property
+    def real_autocast(self) -> str|None: return self._real_autocast
+    def config(self) -> dict:
+        "Settings for the checkpoint fingerprint: `real_autocast` changes the numbers and is included when set."
+        return {**super().config(), **({'real_autocast': self._real_autocast} if self._real_autocast else {})}
+
+    def real_context(self, device):
+        "Context of every real-side forward: autocast to `real_autocast` on `device`, or nothing (float32)."
+        if self._real_autocast is None: return contextlib.nullcontext()
+        dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}[self._real_autocast]
+        return torch.autocast(torch.device(device).type, dtype=dtype)
+
+    def embed(self, net:torch.nn.Module, x:Tensor) -> Tensor:
+        "`net.embed(x)`; with `compile`, through one compiled functional embedding per architecture (same values)."
+        if self._compile is None: return net.embed(x)
+        key = (repr(net), str(x.device), getattr(net, 'channels_last', False))
+        if key not in self._embed_fns: self._embed_fns[key] = embed_fn(net, self._compile)
+        return self._embed_fns[key](net_state(net), x)
 
     def pool_seed_at(self, k:int) -> int:
         "The pool seed of draw `k` (0-based) in 'shuffle' order: draw k is entry k % P of pass k // P's permutation."
@@ -190,8 +220,9 @@ class DM(Objective):
                 m = self.real_means[s][cs]
                 if not m.isnan().any(): return m.to(real.x.device)
         net = net or self.embedder(real, s)
-        m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk, joint=batch_coupled(net),
-                                 classes=cs)
+        with self.real_context(real.x.device):
+            m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk,
+                                     joint=batch_coupled(net), embed=lambda x: self.embed(net, x), classes=cs)
         if self.seeds is not None:   # the cache holds (C, E); rows no one computed here (another process's) stay NaN
             full = self.real_means.get(s)
             if full is None: full = m.new_full((real.n_classes, m.shape[1]), float('nan'))
@@ -211,9 +242,10 @@ class DM(Objective):
             x_real = torch.cat([self.augment(xs[c], s, c) for c in cs])
             y_real = torch.repeat_interleave(torch.arange(len(cs), device=x_real.device),
                                              torch.tensor([ns[c] for c in cs], device=x_real.device))
-            with torch.no_grad():   # in chunks (memory of `chunk` images), or one joint pass for batch norm (official)
-                e_real = (net.embed(x_real) if batch_coupled(net) else
-                          torch.cat([net.embed(x_real[i:i + self.chunk]) for i in range(0, len(x_real), self.chunk)]))
+            # in chunks (memory of `chunk` images), or one pass: chunk=None, or batch norm (official joint pass)
+            step = len(x_real) if self.chunk is None or batch_coupled(net) else self.chunk
+            with torch.no_grad(), self.real_context(x_real.device):
+                e_real = torch.cat([self.embed(net, x_real[i:i + step]).float() for i in range(0, len(x_real), step)])
             m_real = class_means(e_real, y_real, len(cs))
         order = torch.argsort(y_syn, stable=True)
         x_s, y_s = x_syn[order], y_syn[order]
@@ -221,7 +253,7 @@ class DM(Objective):
         if len(cs) < C:   # labels of the classes in the pass, renumbered 0..len(cs)-1
             y_s = torch.repeat_interleave(torch.arange(len(cs), device=y_s.device),
                                           torch.bincount(y_s, minlength=C)[cs])
-        return embedding_mmd(m_real, net.embed(x_aug), y_s, None if cs == own else own)
+        return embedding_mmd(m_real, self.embed(net, x_aug), y_s, None if cs == own else own)   # synthetic: fp32
 
     def _data_key(self, real) -> dict: return dict(dataset=real.info.name, counts=list(real.counts))
     def _check_data(self, real):
@@ -253,7 +285,7 @@ def precompute_real_means(dm:DM, # a `DM` with a pool (`batch_real=None, pool=P`
     if dm.seeds is None: raise ValueError('precompute needs a pool: DM(batch_real=None, pool=P)')
     dm._check_data(real)
     meta = json.loads(json.dumps(dict(dm._data_key(real), net=dm.net, net_kw=dm.net_kw, pool_seed=dm.pool_seed,
-                                      dsa=dm.dsa.config() if dm.dsa else None)))
+                                      dsa=dm.dsa.config() if dm.dsa else None, real_autocast=dm.real_autocast)))
     def compute(): return {s: dm.class_real_means(real, s).cpu() for s in dm.seeds}
     if path is None: compute(); return dm.real_means
     means, stored = load_or_run(path, lambda: (compute(), meta), lambda r, p: save_real_means(p, *r), load_real_means,

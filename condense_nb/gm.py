@@ -4,7 +4,8 @@
 
 # %% ../nbs/10_gradient_matching.ipynb #ce07f02a
 from __future__ import annotations
-from typing import Sequence
+import copy
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,14 +14,14 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import get_net
+from .nets import get_net, compile_options
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
 
 # %% auto #0
 __all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'match_loss_loop',
-           'match_loss_vmap', 'train_on_synthetic', 'GradientMatching', 'dc_eval_protocol']
+           'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
 def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch, (out, ...)
@@ -152,19 +153,32 @@ def _stack_padded(xs:list[Tensor], classes:list|None=None) -> tuple[Tensor, Tens
     y = y[:, None].expand(len(xs), n)
     return x, y, w
 
+def vmap_match_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
+                  metric:str='ours', # see `match_distance`
+                  chunk_size:int|None=None, # classes per vmap chunk (None: all at once)
+                 ) -> Callable:
+    "`f(params, buffers, xr, yr, wr, xs, ys, ws)`: the one-pass matching loss of stacked real and synthetic batches."
+    def class_loss(p, b, x, y, w):
+        return (F.cross_entropy(functional_call(net, (p, b), (x,)), y, reduction='none') * w).sum()
+    per_class_grad = vmap(func_grad(class_loss), in_dims=(None, None, 0, 0, 0), chunk_size=chunk_size)
+    def f(params, buffers, xr, yr, wr, xs, ys, ws):
+        with torch.no_grad(): gw_real = per_class_grad(params, buffers, xr, yr, wr)
+        gw_syn = per_class_grad(params, buffers, xs, ys, ws)
+        return match_distance([gw_syn[k] for k in params], [gw_real[k] for k in params], metric, batched=True)
+    return f
+
 def match_loss_vmap(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
                     metric:str='ours', # see `match_distance`
                     chunk_size:int|None=None, # classes per vmap chunk (None: all at once)
                     classes:list|None=None, # the class of each batch (default 0, 1, ...: every class)
+                    fn:Callable|None=None, # a (compiled) `vmap_match_fn` for `net`'s architecture; None: built here
                    ) -> Tensor:
     "`match_loss_loop` with all classes in one pass (`torch.func.vmap` over per-class `grad`); same value and gradient."
     params = {k: p.detach() for k, p in net.named_parameters() if p.requires_grad}
-    def class_loss(p, x, y, w): return (F.cross_entropy(functional_call(net, p, (x,)), y, reduction='none') * w).sum()
-    per_class_grad = vmap(func_grad(class_loss), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
-    with torch.no_grad(): gw_real = per_class_grad(params, *_stack_padded([xr for xr, _ in batches], classes))
-    gw_syn = per_class_grad(params, *_stack_padded([xs for _, xs in batches], classes))
-    return match_distance([gw_syn[k] for k in params], [gw_real[k] for k in params], metric, batched=True)
+    fn = fn or vmap_match_fn(net, metric, chunk_size)
+    return fn(params, dict(net.named_buffers()), *_stack_padded([xr for xr, _ in batches], classes),
+              *_stack_padded([xs for _, xs in batches], classes))
 
 # %% ../nbs/10_gradient_matching.ipynb #750e1766
 def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
@@ -185,8 +199,6 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
 @OBJECTIVES.register('gradient_matching')
 class GradientMatching(Objective):
     "Gradient matching (DC, Zhao et al. 2021; with `dsa_strategy`, DSA, Zhao & Bilen 2021) as an engine objective."
-    shardable = True   # a sum over classes; the network and its training are computed by every process
-
     def __init__(self,
                  net:str='ConvNet', # architecture of the random networks θ (a name in `NETS`)
                  outer_loop:int|None=None, # matching steps per network (paper's T); None: `get_loops(ipc)`
@@ -200,7 +212,8 @@ class GradientMatching(Objective):
                  bn_stats:str='official', # BN before matching: 'official' (one momentum-0.1 update) or 'exact' (set)
                  impl:str='auto', # matching implementation: 'loop', 'vmap' or 'auto' (loop on CPU, vmap elsewhere)
                  chunk_size:int|None=None, # classes per vmap chunk (bounds the memory of `impl='vmap'`)
-                 net_kw:dict|None=None, # extra `get_net` arguments, e.g. {'width': 64}
+                 net_kw:dict|None=None, # extra `get_net` arguments, e.g. {'width': 64} or {'channels_last': True}
+                 compile:bool|str|dict=False, # `torch.compile` the one-pass matching (`compile_options`); same values
                 ):
         super().__init__()
         self.net, self.net_kw = net, dict(net_kw or {})
@@ -216,6 +229,10 @@ class GradientMatching(Objective):
         self.chunk_size = None if chunk_size is None else check_int('chunk_size', chunk_size, min_value=1)
         self.dsa = dsa_strategy if dsa_strategy is None or callable(dsa_strategy) else DSA(dsa_strategy)
         if getattr(self.dsa, 'groups', True) == (): self.dsa = None  # strategy 'none': no augmentation
+        self._compile, self._match_fns = compile_options(compile), {}   # private: a speed switch, not in `config()`
+        if self._compile is not None and self.impl == 'loop':
+            raise ValueError("compile applies to the one-pass matching (impl='vmap' or 'auto'), not to impl='loop': "
+                             'its per-class double backward is not traced by torch.compile')
 
     def loops(self, y_syn:Tensor) -> tuple[int, int]:
         "`(outer_loop, inner_loop)`: as given, else `get_loops(ipc)` with ipc the largest class of `y_syn`."
@@ -237,9 +254,20 @@ class GradientMatching(Objective):
                       self.bn_stats == 'exact')
         cs = self.own_classes(real.n_classes)   # every class, unless the run is spread over processes
         batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa, cs)
-        impl = self.impl if self.impl != 'auto' else ('loop' if x_syn.device.type == 'cpu' else 'vmap')
+        impl = self.impl if self.impl != 'auto' else (
+            'loop' if x_syn.device.type == 'cpu' and self._compile is None else 'vmap')
         if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs)
-        return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs)
+        return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs,
+                               fn=self.match_fn(net, x_syn.device))
+
+    def match_fn(self, net:nn.Module, device) -> Callable|None:
+        "With `compile`: the compiled `vmap_match_fn` for `net`'s architecture and modes (built once); else None."
+        if self._compile is None: return None
+        key = (repr(net), str(device), getattr(net, 'channels_last', False), tuple(m.training for m in net.modules()))
+        if key not in self._match_fns:
+            self._match_fns[key] = torch.compile(vmap_match_fn(copy.deepcopy(net), self.metric, self.chunk_size),
+                                                 **self._compile)
+        return self._match_fns[key]
 
     def loss(self, x_syn, y_syn, real, generator):
         "The matching loss of a fresh random network (one matching step of Alg. 1)."

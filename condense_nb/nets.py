@@ -4,18 +4,21 @@
 
 # %% ../nbs/02_nets.ipynb #ee8e49fd
 from __future__ import annotations
-import inspect
+import copy, inspect
 from functools import partial
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from .core import *
 
 # %% auto #0
 __all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'SizedNet', 'norm_layer', 'act_layer', 'pool_layer',
-           'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18', 'ResNet10', 'get_net']
+           'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18', 'ResNet10', 'get_net',
+           'compile_options', 'net_state', 'embed_fn']
 
 # %% ../nbs/02_nets.ipynb #642435a8
 def _im_size(im_size) -> tuple:
@@ -38,6 +41,7 @@ class SizedNet(nn.Module):
         self.in_shape = (check_int('channels', channels, min_value=1), *_im_size(im_size))
         self.n_classes = check_int('n_classes', n_classes, min_value=1)
         self.feat_dim = None  # set by the subclass, with `features` and `classifier`
+        self.channels_last = False  # `get_net(..., channels_last=True)`: `embed` hands the layers NHWC-ordered inputs
 
     def _shrink(self, hw:tuple, k:int, s:int, p:int, where:str) -> tuple:
         "Spatial size after a kernel-`k`, stride-`s`, padding-`p` layer; raise if the map would vanish."
@@ -58,6 +62,7 @@ class SizedNet(nn.Module):
     def embed(self, x:torch.Tensor) -> torch.Tensor:
         "Flattened features before the classifier, shape `(N, feat_dim)`."
         self._check(x)
+        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
         return self.features(x).flatten(1)
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
@@ -291,6 +296,7 @@ def get_net(name:str, # a name in `NETS`, e.g. 'ConvNet', 'ConvNetBN', 'ResNet18
             im_size, # image size: int or (H, W)
             seed:int|None=None, # initialise from this seed (global RNG untouched); None: from the global RNG
             device=None, # where to put the net; None: `default_device()`
+            channels_last:bool=False, # weights and inputs in channels-last memory layout (same values; speed only)
             **overrides, # keyword arguments for the factory, e.g. width=64, depth=4, norm='batchnorm'
            ) -> SizedNet:
     "The net registered as `name`, built for `channels` x `im_size` images and `n_classes` classes."
@@ -306,4 +312,36 @@ def get_net(name:str, # a name in `NETS`, e.g. 'ConvNet', 'ConvNetBN', 'ResNet18
         with torch.random.fork_rng(devices=[]), torch.device('cpu'):
             torch.default_generator.manual_seed(seed)
             net = factory(channels, n_classes, im_size, **overrides)
-    return net.to(default_device(device))
+    net = net.to(default_device(device))
+    if channels_last: net.channels_last = True; net = net.to(memory_format=torch.channels_last)
+    return net
+
+# %% ../nbs/02_nets.ipynb #c6530d2f
+def compile_options(compile:bool|str|dict|None, # False/None: eager; True: defaults; a mode name; or a dict of arguments
+                   ) -> dict|None:
+    "The `torch.compile` keyword arguments for a `compile` switch (None: do not compile); `dynamic=False` unless given."
+    if compile is None or compile is False: return None
+    if compile is True: opts = {}
+    elif isinstance(compile, str): opts = {'mode': compile}
+    elif isinstance(compile, dict): opts = dict(compile)
+    else: raise TypeError(f'compile must be a bool, a torch.compile mode name or a dict of torch.compile arguments, '
+                          f'got {compile!r} ({type(compile).__name__})')
+    return {'dynamic': False, **opts}
+
+def net_state(net:nn.Module) -> dict:
+    "Parameters and buffers of `net` by name (the `state` argument of an `embed_fn`)."
+    return {**dict(net.named_parameters()), **dict(net.named_buffers())}
+
+class _Embed(nn.Module):
+    "Wraps a net so that `forward` is its `embed` (`functional_call` calls `forward`)."
+    def __init__(self, net): super().__init__(); self.net = net
+    def forward(self, x): return self.net.embed(x)
+
+def embed_fn(net:SizedNet, # a template: only its architecture (and layout) matters, not its weights
+             compile:bool|str|dict|None=True, # see `compile_options`; False: the functional call, not compiled
+            ) -> Callable:
+    "`f(state, x)`: `net.embed(x)` with the weights of `state` (`net_state(other)`), optionally `torch.compile`d."
+    tmpl = _Embed(copy.deepcopy(net))
+    def f(state, x): return functional_call(tmpl, {'net.' + k: v for k, v in state.items()}, (x,))
+    opts = compile_options(compile)
+    return f if opts is None else torch.compile(f, **opts)

@@ -17,6 +17,9 @@ fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
 if [ -z "$SMOKE" ]; then
   for b in dm dc; do "$PY" "benchmarks/${b}_benchmark.py" --device cuda > "$OUT/bench_$b.txt" 2>&1 || echo "benchmark $b failed (see $OUT/bench_$b.txt)"; done
+  # achieved FLOP/s against the matmul peak, and the fast-path switches (one pass, bf16, channels_last, compile)
+  timeout 300 "$PY" benchmarks/flops.py --device cuda --root "$DATA" --json "$OUT/flops_cuda.json" > "$OUT/bench_flops.txt" 2>&1 \
+    || echo "benchmark flops failed or timed out (see $OUT/bench_flops.txt)"
   "$PY" tools/gpu_experiments.py --data "$DATA" --out "$OUT" --budget "${BUDGET:-420}"
 else
   "$PY" tools/gpu_experiments.py --data "$DATA" --out "$OUT" --smoke

@@ -1,0 +1,104 @@
+"""The compiled fast paths with torch.compile's default (inductor) backend give the reference loss and gradient.
+
+The notebooks test `compile` with the `aot_eager` backend (tracing only, quick); these tests run the code-generating
+backend once per objective. They are skipped, with the reason, where inductor cannot build kernels (no C++ compiler,
+or a platform without inductor support). The last test runs `benchmarks/flops.py` on tiny data (it is the first step
+of the prepared GPU call), checking that it completes and reports, never its timings.
+"""
+import functools, time
+
+import pytest
+import torch
+
+from condense_nb.core import make_generator
+from condense_nb.data import load_dataset, ClassSampler
+from condense_nb.augment import dsa_strategy_for
+from condense_nb.engine import PixelParam
+from condense_nb.dm import DM
+from condense_nb.gm import GradientMatching
+
+
+@functools.cache
+def inductor_problem() -> str | None:
+    "None when inductor compiles a tiny function here, else why not."
+    try:
+        f = torch.compile(lambda x: torch.relu(x) * 2 + 1)
+        out = f(torch.randn(4))
+        assert out.shape == (4,)
+    except Exception as e:  # noqa: BLE001 (any failure means: no inductor here)
+        return f'torch.compile (inductor) does not work on this machine: {type(e).__name__}: {str(e)[:300]}'
+    return None
+
+
+needs_inductor = pytest.mark.skipif(inductor_problem() is not None, reason=str(inductor_problem()))
+
+
+@functools.cache
+def digits():
+    real = ClassSampler(load_dataset('digits')[0], 'cpu')
+    return real, PixelParam.init(real, 2, generator=make_generator(0))
+
+
+def loss_grad(obj, seed):
+    real, px = digits()
+    x = px.x.detach().clone().requires_grad_()
+    loss = obj.loss(x, px.y, real, make_generator(seed))
+    return loss.item(), torch.autograd.grad(loss, x)[0]
+
+
+def assert_same(fast, ref, rtol_loss, rtol_grad):
+    (l1, g1), (l0, g0) = fast, ref
+    assert abs(l1 - l0) <= rtol_loss * abs(l0), (l1, l0)
+    err = ((g1 - g0).abs().max() / g0.abs().max()).item()
+    assert err <= rtol_grad, err
+
+
+@needs_inductor
+@pytest.mark.parametrize('real_autocast', [None, 'bf16'])
+def test_dm_compiled_embedding_matches_eager(real_autocast):
+    "compile=True gives the eager loss and gradient, in float32 and with the bf16 real side (the fastest CPU setting)."
+    kw = dict(dsa_strategy=dsa_strategy_for('digits'), net_kw={'width': 32, 'depth': 2}, real_autocast=real_autocast)
+    fast = DM(16, compile=True, **kw)
+    t0 = time.perf_counter()
+    for seed in (5, 6):   # the second draw is a fresh network through the same compiled function
+        assert_same(loss_grad(fast, seed), loss_grad(DM(16, **kw), seed), 1e-5 if real_autocast is None else 1e-3,
+                    1e-4 if real_autocast is None else 1e-2)
+    assert len(fast._embed_fns) == 1
+    print(f'DM ({real_autocast or "fp32"}) with inductor: {time.perf_counter() - t0:.1f} s including compilation')
+
+
+@needs_inductor
+def test_gm_compiled_matching_matches_loop():
+    kw = dict(batch_real=32, net_kw={'width': 16})
+    fast = GradientMatching(compile=True, **kw)
+    t0 = time.perf_counter()
+    for seed in (3, 4):
+        assert_same(loss_grad(fast, seed), loss_grad(GradientMatching(impl='loop', **kw), seed), 1e-4, 3e-3)
+    assert len(fast._match_fns) == 1
+    print(f'GM with inductor: {time.perf_counter() - t0:.1f} s including compilation')
+
+
+def test_compile_switch_reports_a_bad_backend():
+    "The switch is wired: a backend that does not exist fails at the first loss, naming it."
+    with pytest.raises(Exception, match='nonexistent_backend'):
+        loss_grad(DM(16, compile={'backend': 'nonexistent_backend'}, net_kw={'width': 8, 'depth': 2}), 0)
+
+
+def test_flops_benchmark_runs(tmp_path):
+    "benchmarks/flops.py (the GPU call's first step) runs end to end on tiny data: FLOPs counted, every variant timed."
+    import json, os, subprocess, sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / 'flops.json'
+    r = subprocess.run([sys.executable, str(root / 'benchmarks' / 'flops.py'), '--dataset', 'digits', '--random-data',
+                        '--per-class', '20', '--dm-ipc', '2', '--dm-variants', 'fp32', 'bf16', 'onepass',
+                        '--dc-variants', 'loop', 'cl', '--reps', '1', '--warmup', '0', '--threads', '1', '--check',
+                        '--probe-n', '256', '--json', str(out)],
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    for kind, variants in (('dm', ['fp32', 'bf16', 'onepass']), ('dc', ['loop', 'cl'])):
+        assert res['results'][kind]['flops'] > 0 and not res['results'][kind]['errors'], res['results'][kind]
+        assert list(res['results'][kind]['rows']) == variants
+    assert {c['variant'] for c in res['check_dm']} == {'fp32', 'bf16', 'onepass'}
+    assert max(c['rel_loss'] for c in res['check_dc']) < 1e-4
