@@ -199,6 +199,8 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
 @OBJECTIVES.register('gradient_matching')
 class GradientMatching(Objective):
     "Gradient matching (DC, Zhao et al. 2021; with `dsa_strategy`, DSA, Zhao & Bilen 2021) as an engine objective."
+    shardable = True   # a sum over classes; the network and its training are computed by every process
+
     def __init__(self,
                  net:str='ConvNet', # architecture of the random networks θ (a name in `NETS`)
                  outer_loop:int|None=None, # matching steps per network (paper's T); None: `get_loops(ipc)`
