@@ -26,7 +26,7 @@ def render(path:Path) -> float:
 
 if __name__ == '__main__':
     for k in ('CONDENSE_NB_SMOKE', 'CONDENSE_NB_RESULTS', 'CONDENSE_NB_FORCE_RUN'): os.environ.pop(k, None)
-    os.environ.setdefault('MPLBACKEND', 'Agg')
+    os.environ.pop('MPLBACKEND', None)   # the kernel's inline backend, so that figures are kept in the outputs
     data = next((p for p in (ROOT.parent / 'shared' / 'data', ROOT / '.data') if p.exists()), None)
     if data is not None: os.environ.setdefault('CONDENSE_NB_DATA', str(data))
     paths = [Path(p).resolve() for p in sys.argv[1:]] or sorted((ROOT / 'nbs' / 'experiments').glob('e*.ipynb'))
