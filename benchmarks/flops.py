@@ -94,6 +94,17 @@ def real_data(a):
 
 
 # ------------------------------------------------------------------------------------------------- workloads
+def loss_grad_fn(objective, param, real):
+    "`f(seed) -> (loss, flat gradient w.r.t. the images)` of `objective` at `param`'s current images (for --check)."
+    from condense_nb.core import make_generator, derive_seed
+    def loss_grad(seed):
+        x, y = param()
+        x = x.detach().clone().requires_grad_()
+        loss = objective.loss(x, y, real, make_generator(derive_seed(seed, 'check')))
+        return float(loss.detach()), torch.autograd.grad(loss, x)[0].flatten()
+    return loss_grad
+
+
 def dm_runner(a, real, variant: str):
     "A function `step(it)` running one DM iteration of `variant` (own images and optimiser, shared draws)."
     from condense_nb.core import make_generator, derive_seed
@@ -118,12 +129,7 @@ def dm_runner(a, real, variant: str):
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return float(loss.detach())
 
-    def loss_grad(seed):   # at the initial images, for --check
-        x, y = param()
-        x = x.detach().clone().requires_grad_()
-        loss = dm.loss(x, y, real, make_generator(derive_seed(seed, 'check')))
-        return float(loss.detach()), torch.autograd.grad(loss, x)[0].flatten()
-    step.loss_grad = loss_grad
+    step.loss_grad = loss_grad_fn(dm, param, real)   # at the initial images, for --check
     return step
 
 
@@ -147,12 +153,7 @@ def dc_runner(a, real, variant: str):
 
     def step(it): return obj.iteration(param, real, syn_step, make_generator(derive_seed(0, 'it', it)))
 
-    def loss_grad(seed):   # one matching step on a fresh network, for --check
-        x, y = param()
-        x = x.detach().clone().requires_grad_()
-        loss = obj.loss(x, y, real, make_generator(derive_seed(seed, 'check')))
-        return float(loss.detach()), torch.autograd.grad(loss, x)[0].flatten()
-    step.loss_grad = loss_grad
+    step.loss_grad = loss_grad_fn(obj, param, real)   # one matching step on a fresh network, for --check
     return step
 
 
