@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 DM_DEFAULT = {'cpu': ['fp32', 'bf16', 'cl', 'bf16+cl'],
               'cuda': ['fp32', 'onepass', 'bf16', 'onepass+bf16', 'cl', 'onepass+bf16+cl', 'compile',
                        'onepass+bf16+compile']}
-DC_DEFAULT = {'cpu': ['loop', 'cl'], 'cuda': ['loop', 'vmap', 'vmap+cl', 'compile']}
+DC_DEFAULT = {'cpu': ['loop', 'compile', 'bf16', 'bf16+compile'],
+              'cuda': ['loop', 'vmap', 'vmap+cl', 'vmap+compile', 'vmap+bf16+compile']}
 
 
 def sync(device):
@@ -142,7 +143,8 @@ def dc_runner(a, real, variant: str):
     for s in variant.split('+'):
         if s in ('loop', 'vmap'): kw['impl'] = s
         elif s == 'cl': net_kw['channels_last'] = True
-        elif s == 'compile': kw.update(impl='vmap', compile=True)
+        elif s == 'compile': kw['compile'] = True   # loop: the real gradients; vmap: the one-pass matching
+        elif s == 'bf16': kw['real_autocast'] = 'bf16'
         else: raise SystemExit(f'unknown DC switch {s!r} in {variant!r}')
     obj = GradientMatching(net_kw=net_kw, **kw)
     param = PixelParam.init(real, a.dc_ipc, init='noise', generator=make_generator(0)).to(a.device)

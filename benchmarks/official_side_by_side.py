@@ -309,6 +309,28 @@ def v_dmcompile():
     _dm_defaults(compile=True)
 
 
+def _gm_defaults(**defaults):
+    "Make every `GradientMatching` of this process default to `defaults` (explicit arguments win)."
+    from condense_nb import gm
+    init = gm.GradientMatching.__init__
+    def __init__(self, *a, **kw):
+        for k, v in defaults.items(): kw.setdefault(k, v)
+        init(self, *a, **kw)
+    gm.GradientMatching.__init__ = __init__
+
+
+@_variant()
+def v_dcbf16():
+    "GradientMatching(real_autocast='bf16') for DC/DSA: the real gradient under bf16 autocast (synthetic side fp32)."
+    _gm_defaults(real_autocast='bf16')
+
+
+@_variant()
+def v_dccompile():
+    "GradientMatching(compile=True) for DC/DSA: the per-class loop's real gradient compiled (one function per net)."
+    _gm_defaults(compile=True)
+
+
 @_variant()
 def v_netcl():
     "get_net(channels_last=True) in the DM and DC/DSA objectives: the library's switch."

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .core import *
 from .data import ClassSampler
-from .nets import NETS, get_net, embed_fn, net_state, compile_options
+from .nets import NETS, get_net, embed_fn, net_state, compile_options, autocast_context
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
@@ -172,9 +172,7 @@ class DM(Objective):
 
     def real_context(self, device):
         "Context of every real-side forward: autocast to `real_autocast` on `device`, or nothing (float32)."
-        if self._real_autocast is None: return contextlib.nullcontext()
-        dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}[self._real_autocast]
-        return torch.autocast(torch.device(device).type, dtype=dtype)
+        return autocast_context(self._real_autocast, device)
 
     def embed(self, net:torch.nn.Module, x:Tensor) -> Tensor:
         "`net.embed(x)`; with `compile`, through one compiled functional embedding per architecture (same values)."

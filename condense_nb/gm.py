@@ -5,6 +5,7 @@
 # %% ../nbs/10_gradient_matching.ipynb #ce07f02a
 from __future__ import annotations
 import copy
+from functools import partial
 from typing import Callable, Sequence
 
 import torch
@@ -14,14 +15,15 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import get_net, compile_options
+from .nets import get_net, compile_options, autocast_context
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
 
 # %% auto #0
-__all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'match_loss_loop',
-           'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'GradientMatching', 'dc_eval_protocol']
+__all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'real_gradient',
+           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic',
+           'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
 def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch, (out, ...)
@@ -125,20 +127,43 @@ def class_batches(x_syn:Tensor, # synthetic images (N, C, H, W), differentiable
     return out
 
 # %% ../nbs/10_gradient_matching.ipynb #a6e2846d
+def _labels(x:Tensor, c:int) -> Tensor: return torch.full((len(x),), c, dtype=torch.long, device=x.device)
+def _wide(t:Tensor) -> Tensor: return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t  # autocast output
+
 def _ce(net:nn.Module, x:Tensor, c:int) -> Tensor:
     "Mean cross-entropy of `net` on images `x` that all belong to class `c`."
-    return F.cross_entropy(net(x), torch.full((len(x),), c, dtype=torch.long, device=x.device))
+    return F.cross_entropy(net(x), _labels(x, c))
+
+def real_gradient(net:nn.Module, # the current network θ
+                  x:Tensor, # real images, all of class `c`
+                  c:int, # their class
+                  real_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast (opt-in); None: float32
+                 ) -> list[Tensor]:
+    "∇θ L^{T_c}: the gradient of the mean cross-entropy on real images, a constant of the matching loss."
+    params = [p for p in net.parameters() if p.requires_grad]
+    with autocast_context(real_autocast, x.device): out = net(x)
+    return [g.detach() for g in torch.autograd.grad(F.cross_entropy(_wide(out), _labels(x, c)), params)]
+
+def real_grad_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
+                 real_autocast:str|None=None, # see `real_gradient`
+                ) -> Callable:
+    "`f(params, buffers, x, y)`: `real_gradient` as a function of the weights (a dict like `params`), to compile."
+    def loss(p, b, x, y):
+        with autocast_context(real_autocast, x.device): out = functional_call(net, (p, b), (x,))
+        return F.cross_entropy(_wide(out), y)
+    return func_grad(loss)
 
 def match_loss_loop(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
                     metric:str='ours', # see `match_distance`
                     classes:list|None=None, # the class of each batch (default 0, 1, ...: every class)
+                    real_grad:Callable|None=None, # `f(net, x, c)` giving ∇θ L^{T_c}; None: `real_gradient` (float32)
                    ) -> Tensor:
     "Σ_c D(∇θ L^{S_c}, ∇θ L^{T_c}), one class at a time (paper, Alg. 1); differentiable in the synthetic images."
     params = [p for p in net.parameters() if p.requires_grad]
-    loss = params[0].new_zeros(())
+    real_grad, loss = real_grad or real_gradient, params[0].new_zeros(())
     for c, (xr, xs) in zip(range(len(batches)) if classes is None else classes, batches):
-        gw_real = [g.detach() for g in torch.autograd.grad(_ce(net, xr, c), params)]
+        gw_real = real_grad(net, xr, c)
         gw_syn = torch.autograd.grad(_ce(net, xs, c), params, create_graph=True)
         loss = loss + match_distance(gw_syn, gw_real, metric)
     return loss
@@ -156,13 +181,17 @@ def _stack_padded(xs:list[Tensor], classes:list|None=None) -> tuple[Tensor, Tens
 def vmap_match_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
                   metric:str='ours', # see `match_distance`
                   chunk_size:int|None=None, # classes per vmap chunk (None: all at once)
+                  real_autocast:str|None=None, # 'bf16'/'fp16': real-side forward under autocast; None: float32
                  ) -> Callable:
     "`f(params, buffers, xr, yr, wr, xs, ys, ws)`: the one-pass matching loss of stacked real and synthetic batches."
-    def class_loss(p, b, x, y, w):
-        return (F.cross_entropy(functional_call(net, (p, b), (x,)), y, reduction='none') * w).sum()
+    def class_loss(p, b, x, y, w, precision=None):
+        with autocast_context(precision, x.device): out = functional_call(net, (p, b), (x,))
+        return (F.cross_entropy(_wide(out), y, reduction='none') * w).sum()
     per_class_grad = vmap(func_grad(class_loss), in_dims=(None, None, 0, 0, 0), chunk_size=chunk_size)
+    real_class_grad = vmap(func_grad(partial(class_loss, precision=real_autocast)), in_dims=(None, None, 0, 0, 0),
+                           chunk_size=chunk_size)
     def f(params, buffers, xr, yr, wr, xs, ys, ws):
-        with torch.no_grad(): gw_real = per_class_grad(params, buffers, xr, yr, wr)
+        with torch.no_grad(): gw_real = real_class_grad(params, buffers, xr, yr, wr)
         gw_syn = per_class_grad(params, buffers, xs, ys, ws)
         return match_distance([gw_syn[k] for k in params], [gw_real[k] for k in params], metric, batched=True)
     return f
@@ -173,10 +202,11 @@ def match_loss_vmap(net:nn.Module, # the current network θ
                     chunk_size:int|None=None, # classes per vmap chunk (None: all at once)
                     classes:list|None=None, # the class of each batch (default 0, 1, ...: every class)
                     fn:Callable|None=None, # a (compiled) `vmap_match_fn` for `net`'s architecture; None: built here
+                    real_autocast:str|None=None, # with `fn=None`: see `vmap_match_fn`
                    ) -> Tensor:
     "`match_loss_loop` with all classes in one pass (`torch.func.vmap` over per-class `grad`); same value and gradient."
     params = {k: p.detach() for k, p in net.named_parameters() if p.requires_grad}
-    fn = fn or vmap_match_fn(net, metric, chunk_size)
+    fn = fn or vmap_match_fn(net, metric, chunk_size, real_autocast)
     return fn(params, dict(net.named_buffers()), *_stack_padded([xr for xr, _ in batches], classes),
               *_stack_padded([xs for _, xs in batches], classes))
 
@@ -215,7 +245,8 @@ class GradientMatching(Objective):
                  impl:str='auto', # matching implementation: 'loop', 'vmap' or 'auto' (loop on CPU, vmap elsewhere)
                  chunk_size:int|None=None, # classes per vmap chunk (bounds the memory of `impl='vmap'`)
                  net_kw:dict|None=None, # extra `get_net` arguments, e.g. {'width': 64} or {'channels_last': True}
-                 compile:bool|str|dict=False, # `torch.compile` the one-pass matching (`compile_options`); same values
+                 real_autocast:str|None=None, # 'bf16'/'fp16': real gradients under autocast (opt-in); None: float32
+                 compile:bool|str|dict=False, # `torch.compile` the real gradients (loop) or the one-pass matching
                 ):
         super().__init__()
         self.net, self.net_kw = net, dict(net_kw or {})
@@ -232,9 +263,15 @@ class GradientMatching(Objective):
         self.dsa = dsa_strategy if dsa_strategy is None or callable(dsa_strategy) else DSA(dsa_strategy)
         if getattr(self.dsa, 'groups', True) == (): self.dsa = None  # strategy 'none': no augmentation
         self._compile, self._match_fns = compile_options(compile), {}   # private: a speed switch, not in `config()`
-        if self._compile is not None and self.impl == 'loop':
-            raise ValueError("compile applies to the one-pass matching (impl='vmap' or 'auto'), not to impl='loop': "
-                             'its per-class double backward is not traced by torch.compile')
+        # changes the numbers: in `config()` (the fingerprint) when set, absent otherwise so older checkpoints resume
+        self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
+                                                                              ('bf16', 'fp16'))
+
+    @property
+    def real_autocast(self) -> str|None: return self._real_autocast
+    def config(self) -> dict:
+        "Settings for the checkpoint fingerprint: `real_autocast` changes the numbers and is included when set."
+        return {**super().config(), **({'real_autocast': self._real_autocast} if self._real_autocast else {})}
 
     def loops(self, y_syn:Tensor) -> tuple[int, int]:
         "`(outer_loop, inner_loop)`: as given, else `get_loops(ipc)` with ipc the largest class of `y_syn`."
@@ -256,20 +293,33 @@ class GradientMatching(Objective):
                       self.bn_stats == 'exact')
         cs = self.own_classes(real.n_classes)   # every class, unless the run is spread over processes
         batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa, cs)
-        impl = self.impl if self.impl != 'auto' else (
-            'loop' if x_syn.device.type == 'cpu' and self._compile is None else 'vmap')
-        if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs)
-        return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs,
-                               fn=self.match_fn(net, x_syn.device))
+        impl = self.impl if self.impl != 'auto' else 'loop' if x_syn.device.type == 'cpu' else 'vmap'
+        if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs, self.real_grad(net, x_syn.device))
+        return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs, fn=self.match_fn(net, x_syn.device),
+                               real_autocast=self._real_autocast)
+
+    def _compiled(self, kind:str, net:nn.Module, device, build:Callable) -> Callable:
+        "The compiled function `kind` for `net`'s architecture, layout and modes: built once, reused by fresh nets."
+        key = (kind, repr(net), str(device), getattr(net, 'channels_last', False),
+               tuple(m.training for m in net.modules()))
+        if key not in self._match_fns: self._match_fns[key] = torch.compile(build(copy.deepcopy(net)), **self._compile)
+        return self._match_fns[key]
 
     def match_fn(self, net:nn.Module, device) -> Callable|None:
         "With `compile`: the compiled `vmap_match_fn` for `net`'s architecture and modes (built once); else None."
         if self._compile is None: return None
-        key = (repr(net), str(device), getattr(net, 'channels_last', False), tuple(m.training for m in net.modules()))
-        if key not in self._match_fns:
-            self._match_fns[key] = torch.compile(vmap_match_fn(copy.deepcopy(net), self.metric, self.chunk_size),
-                                                 **self._compile)
-        return self._match_fns[key]
+        return self._compiled('vmap', net, device,
+                              lambda n: vmap_match_fn(n, self.metric, self.chunk_size, self._real_autocast))
+
+    def real_grad(self, net:nn.Module, device) -> Callable:
+        "The loop's `f(net, x, c)` for ∇θ L^{T_c}: `real_gradient`, or with `compile` a compiled `real_grad_fn`."
+        if self._compile is None: return partial(real_gradient, real_autocast=self._real_autocast)
+        fn = self._compiled('real', net, device, lambda n: real_grad_fn(n, self._real_autocast))
+        def f(net, x, c):
+            params = {k: p.detach() for k, p in net.named_parameters() if p.requires_grad}
+            g = fn(params, dict(net.named_buffers()), x, _labels(x, c))
+            return [g[k] for k in params]
+        return f
 
     def loss(self, x_syn, y_syn, real, generator):
         "The matching loss of a fresh random network (one matching step of Alg. 1)."

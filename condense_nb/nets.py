@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_nets.ipynb #ee8e49fd
 from __future__ import annotations
-import copy, inspect
+import contextlib, copy, inspect
 from functools import partial
 from typing import Callable
 
@@ -16,9 +16,9 @@ from torch.func import functional_call
 from .core import *
 
 # %% auto #0
-__all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'SizedNet', 'norm_layer', 'act_layer', 'pool_layer',
-           'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18', 'ResNet10', 'get_net',
-           'compile_options', 'net_state', 'embed_fn']
+__all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'AUTOCAST_DTYPES', 'SizedNet', 'norm_layer',
+           'act_layer', 'pool_layer', 'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18',
+           'ResNet10', 'get_net', 'compile_options', 'autocast_context', 'net_state', 'embed_fn']
 
 # %% ../nbs/02_nets.ipynb #642435a8
 def _im_size(im_size) -> tuple:
@@ -327,6 +327,16 @@ def compile_options(compile:bool|str|dict|None, # False/None: eager; True: defau
     else: raise TypeError(f'compile must be a bool, a torch.compile mode name or a dict of torch.compile arguments, '
                           f'got {compile!r} ({type(compile).__name__})')
     return {'dynamic': False, **opts}
+
+AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def autocast_context(precision:str|None, # 'bf16', 'fp16', or None for float32 (no autocast)
+                     device, # where the computation runs (autocast is per device type)
+                    ) -> contextlib.AbstractContextManager:
+    "`torch.autocast` to `precision` on `device`'s type; a context that does nothing for None."
+    if precision is None: return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type,
+                          dtype=AUTOCAST_DTYPES[check_choice('precision', precision, list(AUTOCAST_DTYPES))])
 
 def net_state(net:nn.Module) -> dict:
     "Parameters and buffers of `net` by name (the `state` argument of an `embed_fn`)."
