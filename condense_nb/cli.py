@@ -4,7 +4,7 @@
 
 # %% ../nbs/19_cli.ipynb #ddc0cc5f
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, sys, time
 from pathlib import Path
 
 import condense_nb
@@ -15,7 +15,7 @@ from .storage import load_synset
 from .engine import METHODS
 from .coreset import CORESETS
 from .runner import (load_methods, run_condense, run_experiment, run_baseline, evaluate_condensed,
-                                load_condensed)
+                                load_condensed, write_json, device_name, git_commit)
 from .viz import save_grid
 
 # %% auto #0
@@ -114,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--seed', type=int, default=None,
                    help="seed of the networks (default: the stored protocol's, as in the run)")
     e.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps')
+    e.add_argument('--json', default=None, metavar='FILE',
+                   help='also write the result, the overrides, device, torch and commit to this JSON file')
     e.add_argument('--no-progress', action='store_true', help='no progress bar')
     s = sub.add_parser('show', help="print a saved set's metadata and optionally draw it")
     s.add_argument('path', help='a set file written by condense_nb')
@@ -148,11 +150,23 @@ def _baseline(a) -> None:
     print(f"{a.strategy} {rec['config']['dataset']} ipc {a.ipc} ({a.protocol_of} protocol): {rec['mean']:.2f} ± "
           f"{rec['std']:.2f} over {rec['n_sets']} sets x nets ({rec['device']})")
 
+def _torch_version() -> str:
+    "The installed torch version (imported here: the CLI parses arguments before loading torch)."
+    import torch
+    return torch.__version__
+
 def _evaluate(a) -> None:
-    cset = load_condensed(a.path)
+    cset, device, t0 = load_condensed(a.path), default_device(a.device), time.perf_counter()
     res = evaluate_condensed(cset, root=a.root, n_nets=a.nets, epochs=a.epochs, net=a.net, dsa=a.dsa, seed=a.seed,
-                             device=default_device(a.device), progress=not a.no_progress)
+                             device=device, progress=not a.no_progress)
     print(f'{a.path}: {res} (protocol: {cset.protocol_source})')
+    if a.json:
+        overrides = {k: v for k, v in dict(net=a.net, n_nets=a.nets, epochs=a.epochs, dsa=a.dsa, seed=a.seed).items()
+                     if v is not None}
+        write_json(a.json, dict(set=str(a.path), result=res.as_dict(), overrides=overrides, protocol=cset.protocol,
+                                protocol_source=cset.protocol_source, device=device_name(device),
+                                torch=_torch_version(), commit=git_commit(),
+                                seconds=round(time.perf_counter() - t0, 1)))
 
 def _show(a) -> None:
     s = load_synset(a.path)

@@ -427,7 +427,7 @@ def git_commit() -> str:
 
 def device_name(device:torch.device) -> str:
     "What a record calls the device: the GPU's model name, else the device type."
-    return torch.cuda.getdevice_name(device) if device.type == 'cuda' else device.type
+    return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
 
 def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float,
                   **extra) -> dict:
