@@ -42,7 +42,7 @@ CONFIGS = {  # name: (method, dataset, ipc)
     'dsa_mnist_ipc1': ('dsa', 'mnist', 1),
 }
 _OFFICIAL_NAMES = {'mnist': 'MNIST', 'cifar10': 'CIFAR10'}
-_STEMS = {'mnist': ('mnist-train.npz',), 'cifar10': ('cifar10-train-part1.npz',)}  # what load_dataset reads, too
+_STEMS = {'mnist': ('mnist-train.npz',), 'cifar10': ('cifar10-train-part1.npz',)}  # the official side's data; ours takes the same images
 
 # (regex, replacement, expected number of matches) applied to the official utils.py source in memory
 OFFICIAL_PATCHES = [
@@ -134,6 +134,15 @@ def _npz_arrays(data: Path, dataset: str):
     for f in _STEMS[dataset]:
         with np.load(data / f) as d: xs.append(d['x']); ys.append(d['y'])
     return np.concatenate(xs), np.concatenate(ys).astype(np.int64)
+
+
+def _n_official(data: Path, dataset: str) -> int:
+    "How many training images the official side gets (the files in `_STEMS`)."
+    import numpy as np
+    n = 0
+    for f in _STEMS[dataset]:
+        with np.load(Path(data) / f) as d: n += len(d["y"])
+    return n
 
 
 def _official_dataset_shim(data: Path, dataset: str):
@@ -358,6 +367,8 @@ def run_ours(a, cfg) -> dict:
     import condense_nb.dm, condense_nb.gm  # noqa: F401  (register the methods)
     method, dataset, ipc = CONFIGS[cfg]
     train, _ = load_dataset(dataset, root=a.data)
+    n = _n_official(a.data, dataset)   # the official side's images: the first n of the official order
+    if len(train) > n: train = train.subset(torch.arange(n))   # (CIFAR-10: load_dataset reads all 50,000 from the JPEGs)
     real = ClassSampler(train, 'cpu')
     del train
     m = METHODS[method]
