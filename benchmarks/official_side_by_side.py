@@ -296,14 +296,18 @@ def v_bf16real():
     _DM_OPTS['bf16'] = True; _patch_dm_loss()
 
 
-def _dm_defaults(**defaults):
-    "Make every `DM` of this process default to `defaults` (the library's own switches; explicit arguments win)."
-    from condense_nb import dm
-    init = dm.DM.__init__
+def _defaults(cls, **defaults):
+    "Make every `cls` (a library objective) of this process default to `defaults` (its own switches; explicit wins)."
+    init = cls.__init__
     def __init__(self, *a, **kw):
         for k, v in defaults.items(): kw.setdefault(k, v)
         init(self, *a, **kw)
-    dm.DM.__init__ = __init__
+    cls.__init__ = __init__
+
+
+def _dm_defaults(**defaults):
+    from condense_nb import dm
+    _defaults(dm.DM, **defaults)
 
 
 @_variant()
@@ -319,13 +323,8 @@ def v_dmcompile():
 
 
 def _gm_defaults(**defaults):
-    "Make every `GradientMatching` of this process default to `defaults` (explicit arguments win)."
     from condense_nb import gm
-    init = gm.GradientMatching.__init__
-    def __init__(self, *a, **kw):
-        for k, v in defaults.items(): kw.setdefault(k, v)
-        init(self, *a, **kw)
-    gm.GradientMatching.__init__ = __init__
+    _defaults(gm.GradientMatching, **defaults)
 
 
 @_variant()
