@@ -296,8 +296,11 @@ def v_bf16real():
     _DM_OPTS['bf16'] = True; _patch_dm_loss()
 
 
-def _defaults(cls, **defaults):
-    "Make every `cls` (a library objective) of this process default to `defaults` (its own switches; explicit wins)."
+def _defaults(name, **defaults):
+    "Make every objective `name` ('dm.DM', 'gm.GradientMatching') of this process default to `defaults` (its own switches)."
+    import importlib
+    mod, cls_name = name.split('.')
+    cls = getattr(importlib.import_module(f'condense_nb.{mod}'), cls_name)
     init = cls.__init__
     def __init__(self, *a, **kw):
         for k, v in defaults.items(): kw.setdefault(k, v)
@@ -305,38 +308,28 @@ def _defaults(cls, **defaults):
     cls.__init__ = __init__
 
 
-def _dm_defaults(**defaults):
-    from condense_nb import dm
-    _defaults(dm.DM, **defaults)
-
-
 @_variant()
 def v_dmbf16():
     "DM(real_autocast='bf16'): the library's switch (real-side forward under bf16 autocast, synthetic side fp32)."
-    _dm_defaults(real_autocast='bf16')
+    _defaults('dm.DM', real_autocast='bf16')
 
 
 @_variant()
 def v_dmcompile():
     "DM(compile=True): the library's switch (one torch.compile'd functional embedding per architecture)."
-    _dm_defaults(compile=True)
-
-
-def _gm_defaults(**defaults):
-    from condense_nb import gm
-    _defaults(gm.GradientMatching, **defaults)
+    _defaults('dm.DM', compile=True)
 
 
 @_variant()
 def v_dcbf16():
     "GradientMatching(real_autocast='bf16') for DC/DSA: the real gradient under bf16 autocast (synthetic side fp32)."
-    _gm_defaults(real_autocast='bf16')
+    _defaults('gm.GradientMatching', real_autocast='bf16')
 
 
 @_variant()
 def v_dccompile():
     "GradientMatching(compile=True) for DC/DSA: the per-class loop's real gradient compiled (one function per net)."
-    _gm_defaults(compile=True)
+    _defaults('gm.GradientMatching', compile=True)
 
 
 @_variant()

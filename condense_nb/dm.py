@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .core import *
 from .data import ClassSampler
-from .nets import NETS, get_net, embed_fn, net_state, compile_options, autocast_context
+from .nets import NETS, get_net, embed_fn, net_state, compile_options, autocast_context, AUTOCAST_DTYPES
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
@@ -146,7 +146,7 @@ class DM(Objective):
         self._real_means, self._data, self._pass = {}, None, (None, None)
         # speed switches (private: `config()` adds real_autocast only when set, so older checkpoints still resume)
         self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
-                                                                              ('bf16', 'fp16'))
+                                                                              list(AUTOCAST_DTYPES))
         self._compile, self._embed_fns = compile_options(compile), {}
 
     @property

@@ -15,7 +15,7 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import get_net, compile_options, autocast_context
+from .nets import get_net, compile_options, autocast_context, AUTOCAST_DTYPES
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
@@ -265,7 +265,7 @@ class GradientMatching(Objective):
         self._compile, self._match_fns = compile_options(compile), {}   # private: a speed switch, not in `config()`
         # changes the numbers: in `config()` (the fingerprint) when set, absent otherwise so older checkpoints resume
         self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
-                                                                              ('bf16', 'fp16'))
+                                                                              list(AUTOCAST_DTYPES))
 
     @property
     def real_autocast(self) -> str|None: return self._real_autocast

@@ -82,7 +82,7 @@ def test_gm_compiled_matching_matches_loop(impl, real_autocast):
 
 
 def test_bf16_accuracy_script_runs(tmp_path):
-    "benchmarks/bf16_accuracy.py runs both arms for DC end to end (smoke), records them and resumes without rework."
+    "benchmarks/bf16_accuracy.py runs both arms for DC end to end (smoke) as two experiment records, and resumes."
     import json, os, subprocess, sys
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
@@ -91,15 +91,17 @@ def test_bf16_accuracy_script_runs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-    res = json.loads((tmp_path / 'results.json').read_text())
-    assert res['config']['method'] == 'dc' and set(res['runs']) == {'fp32/seed0', 'bf16/seed0'}
-    assert all(0 <= a <= 100 for run in res['runs'].values() for a in run['accs'])
+    recs = {arm: json.loads((tmp_path / arm / 'record.json').read_text()) for arm in ('fp32', 'bf16')}
+    assert recs['bf16']['config']['objective_kw']['real_autocast'] == 'bf16'
+    assert 'real_autocast' not in recs['fp32']['config']['objective_kw']
+    assert all(list(rec['runs']) == ['0'] and 0 <= rec['mean'] <= 100 for rec in recs.values())
     assert 'bf16 - fp32' in r.stdout   # the per-seed table (one pair: no standard error)
+    before = {arm: (tmp_path / arm / 'record.json').read_bytes() for arm in recs}
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)   # resumes: nothing to redo
-    assert r2.returncode == 0 and r2.stdout.count(': done (') == 2, r2.stdout[-2000:]
+    assert r2.returncode == 0 and all((tmp_path / arm / 'record.json').read_bytes() == b for arm, b in before.items())
     bad = subprocess.run(cmd[:-4] + ['--method', 'dm', '--seeds', '0', '--out', str(tmp_path)], capture_output=True,
                          text=True, timeout=600, env=env)
-    assert bad.returncode != 0 and 'holds another configuration' in bad.stderr + bad.stdout
+    assert bad.returncode != 0 and 'holds a run with other settings' in bad.stderr + bad.stdout
 
 
 def test_compile_switch_reports_a_bad_backend():
