@@ -136,15 +136,6 @@ def _npz_arrays(data: Path, dataset: str):
     return np.concatenate(xs), np.concatenate(ys).astype(np.int64)
 
 
-def _n_official(data: Path, dataset: str) -> int:
-    "How many training images the official side gets (the files in `_STEMS`)."
-    import numpy as np
-    n = 0
-    for f in _STEMS[dataset]:
-        with np.load(Path(data) / f) as d: n += len(d["y"])
-    return n
-
-
 def _official_dataset_shim(data: Path, dataset: str):
     "Replacement of the official `utils.get_dataset` for the shared NPZ files (train split only; no test loader)."
     import torch
@@ -354,13 +345,11 @@ def run_ours(a, cfg) -> dict:
     import torch
     torch.set_num_threads(a.threads)
     _apply_variants(a.side)
-    from condense_nb.data import load_dataset, ClassSampler
+    from condense_nb.data import load_npz, ClassSampler
     from condense_nb.engine import PixelParam, METHODS, condense
     import condense_nb.dm, condense_nb.gm  # noqa: F401  (register the methods)
     method, dataset, ipc = CONFIGS[cfg]
-    train, _ = load_dataset(dataset, root=a.data)
-    n = _n_official(a.data, dataset)   # the official side's images: the first n of the official order
-    if len(train) > n: train = train.subset(torch.arange(n))   # (CIFAR-10: load_dataset reads all 50,000 from the JPEGs)
+    train = load_npz([Path(a.data) / f for f in _STEMS[dataset]], dataset)   # the official side's files and images
     real = ClassSampler(train, 'cpu')
     del train
     m = METHODS[method]

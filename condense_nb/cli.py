@@ -111,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--epochs', type=int, default=None, help="epochs per network (default: the stored protocol's)")
     e.add_argument('--dsa', action=argparse.BooleanOptionalAction, default=None,
                    help="DSA during training (default: as stored)")
+    e.add_argument('--augment', default=None,
+                   help="DC-style augmentation instead of the stored one (e.g. crop_scale_rotate, as DC uses for "
+                        "MNIST; 'none': without; default: as stored); replaces DSA")
     e.add_argument('--seed', type=int, default=None,
                    help="seed of the networks (default: the stored protocol's, as in the run)")
     e.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps')
@@ -158,10 +161,11 @@ def _torch_version() -> str:
 def _evaluate(a) -> None:
     cset, device, t0 = load_condensed(a.path), default_device(a.device), time.perf_counter()
     res = evaluate_condensed(cset, root=a.root, n_nets=a.nets, epochs=a.epochs, net=a.net, dsa=a.dsa, seed=a.seed,
-                             device=device, progress=not a.no_progress)
+                             augment=a.augment, device=device, progress=not a.no_progress)
     print(f'{a.path}: {res} (protocol: {cset.protocol_source})')
     if a.json:
-        overrides = {k: v for k, v in dict(net=a.net, n_nets=a.nets, epochs=a.epochs, dsa=a.dsa, seed=a.seed).items()
+        overrides = {k: v for k, v in dict(net=a.net, n_nets=a.nets, epochs=a.epochs, dsa=a.dsa, seed=a.seed,
+                                                   augment=a.augment).items()
                      if v is not None}
         write_json(a.json, dict(set=str(a.path), result=res.as_dict(), overrides=overrides, protocol=cset.protocol,
                                 protocol_source=cset.protocol_source, device=device_name(device),

@@ -12,6 +12,7 @@ from torch import nn
 
 from .core import *
 from .nets import get_net
+from .data import random_per_class
 from .evaluate import train_net
 
 # %% auto #0
@@ -139,8 +140,7 @@ def _top_scores(s:torch.Tensor, k:int, generator:torch.Generator) -> torch.Tenso
 
 @CORESETS.register('random')
 def _random(data, ipc, seed=0, features=None, net=None, device=None):
-    return _by_class(data, ipc,
-                     lambda c, idx: torch.randperm(len(idx), generator=make_generator(derive_seed(seed, 'random', c))))
+    return random_per_class(data.y, ipc, data.info.n_classes, seed)  # the data chapter's rule (also `train_per_class`)
 
 def _features(data, seed, features, net, device, epochs, net_kw, batch):
     "`features`, or those of `embed_features` when None."

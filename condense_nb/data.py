@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #6b080333
 from __future__ import annotations
-import hashlib, importlib.util, io, logging, os, re, time, zipfile
+import hashlib, importlib.util, inspect, io, logging, os, re, time, zipfile
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -18,8 +18,9 @@ from torch import Tensor
 from .core import *
 
 # %% auto #0
-__all__ = ['DATASET_INFO', 'DATASETS', 'DatasetInfo', 'RealData', 'open_npz', 'load_npz', 'data_cache_dir', 'read_jpeg_npz',
-           'from_dataset', 'load_custom', 'load_dataset', 'ClassSampler', 'ZCA', 'zca_whiten']
+__all__ = ['DATASET_INFO', 'DATASETS', 'DatasetInfo', 'RealData', 'random_per_class', 'cap_per_class', 'open_npz', 'load_npz',
+           'data_cache_dir', 'read_jpeg_npz', 'from_dataset', 'load_custom', 'load_dataset', 'ClassSampler', 'ZCA',
+           'zca_whiten']
 
 # %% ../nbs/01_data.ipynb #7b4e6571
 @dataclass
@@ -145,6 +146,39 @@ class RealData:
         if idx.numel() == 0: idx = idx.long()
         return RealData(self.x[idx], self.y[idx], self.info)
 
+# %% ../nbs/01_data.ipynb #9724eeff
+def _class_counts(y:Tensor, n_classes:int) -> Tensor:
+    "Images per class of labels `y` (CPU int64), refusing labels outside [0, n_classes)."
+    y = y.cpu()
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise ValueError(f'labels must lie in [0, {n_classes}), got {int(y.min())}..{int(y.max())}')
+    return torch.bincount(y, minlength=n_classes)
+
+def random_per_class(y:Tensor, # labels (N,) int64
+                     n:int, # images per class (a smaller class gives all of its own)
+                     n_classes:int, # number of classes
+                     seed:int=0 # class c's permutation is seeded by derive_seed(seed, 'random', c)
+                    ) -> Tensor:
+    "Positions (CPU int64) of `n` random images of every class, class by class."
+    counts = _class_counts(y, n_classes)
+    per = torch.split(torch.argsort(y.cpu(), stable=True), counts.tolist())
+    return torch.cat([i[torch.randperm(len(i), generator=make_generator(derive_seed(seed, 'random', c)))[:n]]
+                      for c, i in enumerate(per)])
+
+def _cap_index(y:Tensor, n:int, n_classes:int) -> Tensor:
+    "`random_per_class` positions with every class capped at the same min(n, smallest class)."
+    n, counts = check_int('train_per_class', n, min_value=1), _class_counts(y, n_classes)
+    if int(counts.min()) == 0:
+        raise ValueError(f'class {int(counts.argmin())} has no training image, so train_per_class={n} would '
+                         'leave it empty')
+    return random_per_class(y, min(n, int(counts.min())), n_classes)
+
+def cap_per_class(data:RealData, # a split
+                  n:int # images kept per class: the same min(n, smallest class) for every class
+                 ) -> RealData:
+    "A random `n` images of every class of `data` (seed 0, the runner's `train_per_class`)."
+    return data.subset(_cap_index(data.y, n, data.info.n_classes))
+
 # %% ../nbs/01_data.ipynb #79e8d703
 def _check_finite(a, what:str) -> None:
     "Refuse NaN or inf in a float array or tensor, naming `what` and the number of bad values."
@@ -175,7 +209,8 @@ def _images_to_nchw(x, channels:int, what:str='images') -> Tensor:
     elif not (t.ndim == 4 and t.shape[1] == channels):
         raise ValueError(f'images of shape {tuple(t.shape)} do not match {channels} channel(s); '
                          'expected (N, H, W) for grey, (N, H, W, C) or (N, C, H, W)')
-    if t.dtype == torch.uint8: return t.contiguous().float().div_(255)  # permute the bytes, then one float copy
+    if t.dtype == torch.uint8:  # permute and convert in one pass: no contiguous uint8 copy on the way
+        return torch.empty(t.shape, dtype=torch.float32).copy_(t).div_(255)
     if not t.is_floating_point(): raise TypeError(f'images must be uint8 (0..255) or float in [0, 1], got {t.dtype}')
     _check_finite(t, what)
     if t.numel() and (t.min() < -1e-3 or t.max() > 1 + 1e-3):
@@ -184,9 +219,13 @@ def _images_to_nchw(x, channels:int, what:str='images') -> Tensor:
     out = t.float().contiguous()
     return out.clone() if out.data_ptr() == t.data_ptr() else out  # never a view of the caller's array
 
-def _arrays_to_realdata(x, y, info:DatasetInfo, what:str='arrays') -> RealData:
-    "RealData from image and label arrays, normalised with `info` (in place, on a fresh copy)."
+def _arrays_to_realdata(x, y, info:DatasetInfo, what:str='arrays', per_class:int|None=None) -> RealData:
+    "RealData from image and label arrays, normalised with `info` (in place, on a fresh copy); " \
+    "`per_class`: convert only `cap_per_class`'s choice."
     y = _labels(y, f'{what} (labels)')
+    if per_class is not None:  # pick the images before the float32 copy
+        idx = _cap_index(y, per_class, info.n_classes)
+        x, y = (x[idx.numpy()] if isinstance(x, np.ndarray) else x[idx]), y[idx]
     x = _images_to_nchw(x, info.channels, what)
     m, s = info._stats(x)
     return RealData(x.sub_(m).div_(s), y, info)
@@ -204,7 +243,8 @@ def open_npz(path) -> np.lib.npyio.NpzFile:
 
 def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in order)
              info:DatasetInfo|str, # the dataset's description, or a name in DATASET_INFO
-             split:str|None=None # 'train' or 'test': which half of a file with x_train/x_test arrays
+             split:str|None=None, # 'train' or 'test': which half of a file with x_train/x_test arrays
+             per_class:int|None=None # keep only `cap_per_class(..., per_class)`'s images (converted alone)
             ) -> RealData:
     "RealData from NPZ files holding `x` and `y`, or `x_{split}` and `y_{split}`."
     if isinstance(info, str): info = DATASET_INFO[check_choice('dataset', info, DATASET_INFO)]
@@ -227,7 +267,8 @@ def load_npz(path_or_paths, # one .npz file or a list of them (concatenated in o
             xs.append(x_p); ys.append(_labels(d[ky], f'{p}: array {ky}'))
     x = xs[0] if len(xs) == 1 else np.concatenate(xs)
     return _arrays_to_realdata(x, torch.cat(ys), info,
-                               what=str(paths[0]) if len(paths) == 1 else f'{len(paths)} NPZ files')
+                               what=str(paths[0]) if len(paths) == 1 else f'{len(paths)} NPZ files',
+                               per_class=per_class)
 
 # %% ../nbs/01_data.ipynb #7a5b49be
 def _decode_jpegs(buf, # the JPEG files back to back: a uint8 array or bytes
@@ -588,10 +629,17 @@ DATASETS.register('digits')(_load_digits)
 
 def load_dataset(name:str, # a name in DATASETS: 'digits', 'mnist', 'fashion_mnist', 'svhn', 'cifar10', 'cifar100'
                  root='data', # folder with NPZ files or torchvision's files ('digits' ignores it)
-                 download:bool=False # let torchvision download a missing dataset (e.g. on Colab)
+                 download:bool=False, # let torchvision download a missing dataset (e.g. on Colab)
+                 train_per_class:int|None=None # keep `cap_per_class(train, train_per_class)` (None: all)
                 ) -> tuple[RealData, RealData]:
     "The (train, test) splits of dataset `name`, normalised with its statistics."
-    return DATASETS[name](root=root, download=download)
+    load = DATASETS[name]
+    if train_per_class is None: return load(root=root, download=download)
+    n = check_int('train_per_class', train_per_class, min_value=1)
+    if 'train_per_class' in inspect.signature(load).parameters:  # the loader converts only the kept images
+        return load(root=root, download=download, train_per_class=n)
+    train, test = load(root=root, download=download)
+    return cap_per_class(train, n), test
 
 # %% ../nbs/01_data.ipynb #2d489daa
 _NPZ_STEMS = {'mnist': 'mnist', 'fashion_mnist': 'fashionmnist', 'svhn': 'svhn', 'cifar10': 'cifar10',
@@ -625,7 +673,7 @@ def _torchvision_arrays(name:str, root:Path, download:bool) -> tuple:
     splits = [cls(str(root), train=t, download=download) for t in (True, False)]
     return tuple((np.asarray(d.data), np.asarray(d.targets)) for d in splits)
 
-def _load_benchmark(name:str, root='data', download=False):
+def _load_benchmark(name:str, root='data', download=False, train_per_class:int|None=None):
     "(train, test) of a benchmark dataset from NPZ files in `root` (arrays, else JPEG bytes, else parts), " \
     "else from torchvision."
     root, stem, info = Path(root), _NPZ_STEMS[name], DATASET_INFO[name]
@@ -634,9 +682,12 @@ def _load_benchmark(name:str, root='data', download=False):
         a = read_jpeg_npz(jpeg, 'RGB' if info.channels == 3 else 'L')
         if len(a) != 4:
             raise ValueError(f'{jpeg} must hold both splits (train_jpeg/... and test_jpeg/...), it has {sorted(a)}')
-        return tuple(_arrays_to_realdata(a[f'x_{s}'], a[f'y_{s}'], info, f'{jpeg} ({s})') for s in ('train', 'test'))
+        return tuple(_arrays_to_realdata(a[f'x_{s}'], a[f'y_{s}'], info, f'{jpeg} ({s})',
+                                         per_class=train_per_class if s == 'train' else None)
+                     for s in ('train', 'test'))
     train_files, test_file = _npz_files(root, stem)
-    if train_files and test_file is not None: return load_npz(train_files, info), load_npz(test_file, info)
+    if train_files and test_file is not None:
+        return load_npz(train_files, info, per_class=train_per_class), load_npz(test_file, info)
     try: arrays = _torchvision_arrays(name, root, download)
     except (ImportError, RuntimeError, OSError) as e:
         if download: raise
@@ -645,7 +696,8 @@ def _load_benchmark(name:str, root='data', download=False):
             f'and {root/f"{stem}-test.npz"}, then for torchvision\'s files under {root} ({type(e).__name__}: {e}). '
             f'Pass download=True to let torchvision download it (e.g. on Colab), or put NPZ files with arrays x '
             f'(uint8, NHW or NHWC) and y in {root}.') from None
-    return tuple(_arrays_to_realdata(x, y, info) for x, y in arrays)
+    (x, y), (x_te, y_te) = arrays
+    return _arrays_to_realdata(x, y, info, per_class=train_per_class), _arrays_to_realdata(x_te, y_te, info)
 
 for _name in _NPZ_STEMS: DATASETS.register(_name)(partial(_load_benchmark, _name))
 

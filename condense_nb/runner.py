@@ -12,7 +12,7 @@ from safetensors.torch import save_file, safe_open
 
 import condense_nb
 from .core import *
-from .data import load_dataset, load_custom, RealData, ClassSampler, ZCA, zca_whiten
+from .data import load_dataset, load_custom, cap_per_class, RealData, ClassSampler, ZCA, zca_whiten
 from .nets import NETS, get_net
 from .augment import DSA, DCAug, dsa_strategy_for
 from .evaluate import evaluate_synset, EvalResult, multistep_lr
@@ -74,11 +74,12 @@ def prepare_data(dataset:str, # a name in `DATASETS`
                  data:tuple|None=None, # an already loaded `(train, test)` (own data) instead of `dataset`
                 ) -> tuple[RealData, RealData, ZCA|None]:
     "`(train, test, zca)` for one run: loaded, capped per class, optionally ZCA-whitened."
-    train, test = data if data is not None else load_dataset(dataset, root=root, download=download)
     if smoke: train_per_class = 10 if train_per_class is None else min(train_per_class, 10)
-    if train_per_class is not None:
-        n = min(check_int('train_per_class', train_per_class, min_value=1), int(train.class_counts().min()))
-        train = train.subset(select_coreset(train, n, 'random', seed=0))
+    if data is None:  # a benchmark loader converts only the kept images to float32
+        train, test = load_dataset(dataset, root=root, download=download, train_per_class=train_per_class)
+    else:
+        train, test = data
+        if train_per_class is not None: train = cap_per_class(train, train_per_class)
     if smoke: test = test.subset(torch.arange(min(len(test), 200)))
     if not zca: return train, test, None
     z = fit_zca(train, cache_dir=cache_dir)
@@ -276,6 +277,8 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                        root:str|Path='data', # where to load the test split from
                        n_nets:int|None=None, epochs:int|None=None, net:str|None=None, dsa:bool|None=None,
                        seed:int|None=None, # overrides of the stored protocol (None: as stored)
+                       augment:str|None=None, # DC-style augmentation instead of the stored one, e.g.
+                                              # 'crop_scale_rotate' ('none': without; None: as stored); replaces DSA
                        device=None, progress:bool=False) -> EvalResult:
     "Evaluate a condensed set with its stored protocol (the method's own evaluation), optionally overridden."
     if not isinstance(cset, CondensedSet): cset = load_condensed(cset)
@@ -285,7 +288,10 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
         test = test.subset(torch.arange(p['test_first']))
     strategy = p['dsa'] if dsa is None else (dsa_strategy_for(cset.meta['dataset']) if dsa else None)
     extra = {}
-    if p.get('augment') and not dsa: extra['augment'] = DCAug(p['augment'])
+    aug = p.get('augment') if augment is None else (None if augment == 'none' else augment)
+    if augment not in (None, 'none') and dsa:
+        raise ValueError(f'augment={augment!r} replaces DSA; do not pass dsa=True')
+    if aug and not dsa: extra['augment'] = DCAug(aug)
     if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
     if extra.get('augment') is not None: strategy = None
     return evaluate_synset(cset.eval_data(), cset.prepare_test(test), net=net or p['net'],
