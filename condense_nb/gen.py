@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
+from fastcore.basics import patch
 
 from .core import *
 from .data import ClassSampler
@@ -406,6 +407,8 @@ class _GaussianCodes(Parameterization):
 @PARAMS.register('generator')
 class GeneratorParam(Parameterization):
     "A codebook Z (K x C) shared by all classes and a generator G: image k of class y is G(Z[k], c(y))."
+    costly_init = True  # init trains a feature extractor and pre-trains G: the runner caches it (`init_param`)
+
     def __init__(self, gen:CondGenerator, # the generator (with its embedding projection)
                  emb:Tensor, # class embeddings c(y), (n_classes, E), fixed (updated by the objective for 'online')
                  codebook:Tensor, # initial codebook Z, (K, C)
@@ -444,7 +447,7 @@ class GeneratorParam(Parameterization):
     def meta(self):
         g = self.gen
         return {'kind': 'generator', 'ipc': self.ipc, 'z_dim': g.z_dim, 'emb_dim': g.emb_dim, 'cond': self.cond,
-                'width': g.width, 'n_blocks': g.n_blocks, 'out_shape': list(g.out_shape)}
+                'width': g.width, 'n_blocks': g.n_blocks, 'out_shape': list(g.out_shape), 'lr_gen': self.lr_gen}
 
 # %% ../nbs/14_generative.ipynb #b2258ea0
 def pretrain_generator(param:GeneratorParam, # its generator is trained in place (the codebook is untouched)
@@ -501,6 +504,21 @@ def _init(cls, real:ClassSampler, # real training data
     return param
 
 GeneratorParam.init = _init
+
+# %% ../nbs/14_generative.ipynb #88a3d549
+@patch(cls_method=True)
+def from_synset(cls:GeneratorParam, tensors:dict, meta:dict) -> GeneratorParam:
+    "Rebuild codebook, generator and class embeddings from a saved set (`meta`: its metadata or its `param` entry)."
+    m = meta['param'] if isinstance(meta.get('param'), dict) else meta
+    if m.get('kind') != 'generator':
+        raise ValueError(f"not a generative set: its parameterization is {m.get('kind')!r}")
+    pre = 'param.gen.'
+    sd = {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
+    gen = CondGenerator(m['z_dim'], m['emb_dim'], tuple(m['out_shape']), m['width'],
+                        proj_dim=sd['proj.weight'].shape[0])
+    gen.load_state_dict(sd)
+    z = tensors['param.Z']
+    return cls(gen.to(z.device), tensors['param.emb'], z, m['cond'], m.get('lr_gen', 0.001))
 
 # %% ../nbs/14_generative.ipynb #00228ca3
 def budget_report(param:GeneratorParam) -> dict:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_runner.ipynb #fab4d825
 from __future__ import annotations
-import importlib, importlib.metadata, json, os, pkgutil, time
+import hashlib, importlib, importlib.metadata, json, os, pkgutil, time
 from pathlib import Path
 
 import torch
@@ -18,15 +18,17 @@ from .augment import DSA, DCAug, dsa_strategy_for
 from .evaluate import evaluate_synset, EvalResult, multistep_lr
 from .coreset import select_coreset, CORESETS
 from .storage import SynSet, save_synset, load_synset, make_meta, SynSetError
-from .engine import METHODS, PARAMS, Parameterization, PixelParam, Objective, History, condense
+from .engine import (METHODS, PARAMS, Parameterization, PixelParam, Objective, History, condense,
+                                data_identity)
 from .viz import save_grid
 
 # %% auto #0
-__all__ = ['ENTRY_POINT_GROUP', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test', 'check_eval_net',
-           'build_method', 'condense_method', 'eval_protocol', 'condensed_synset', 'save_condensed', 'CondensedSet',
-           'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out', 'write_json', 'run_condense',
-           'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment', 'run_baseline',
-           'record_budget', 'results_table', 'record_curve', 'budget_curves', 'changed_settings', 'run_card']
+__all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test',
+           'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
+           'save_condensed', 'CondensedSet', 'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out',
+           'write_json', 'run_condense', 'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment',
+           'run_baseline', 'record_budget', 'results_table', 'record_curve', 'budget_curves', 'changed_settings',
+           'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -117,30 +119,64 @@ def check_eval_net(net:str, info, net_kw:dict|None=None) -> None:
                          f'expected (2, {info.n_classes})')
 
 # %% ../nbs/09_runner.ipynb #989eef5d
+def _init_key(real:ClassSampler, s:dict, ipc:int, seed:int) -> dict:
+    "Everything a parameterization's `init` depends on (the code aside: bump `INIT_CACHE_VERSION` when it changes)."
+    return dict(data=data_identity(real), param=s['param'], init=s['init'], ipc=ipc, seed=derive_seed(seed, 'init'),
+                param_kw=json.loads(json.dumps(s['param_kw'])), device=real.x.device.type,
+                condense_nb=condense_nb.__version__, version=INIT_CACHE_VERSION)
+
+INIT_CACHE_VERSION = 1
+
+def init_param(real:ClassSampler, # real training data (on the run's device)
+               s:dict, # resolved method settings (`param`, `init`, `param_kw`)
+               ipc:int, seed:int=0, # the run's budget and root seed (the init uses `derive_seed(seed, 'init')`)
+               cache_dir=None, # a costly init (`costly_init`) is saved to / loaded from `cache_dir/init/`
+              ) -> Parameterization:
+    "The run's initial parameterization: `PARAMS[s['param']].init(...)`, cached when it is costly."
+    cls = PARAMS[s['param']]
+    make = lambda: cls.init(real, ipc, init=s['init'], generator=make_generator(derive_seed(seed, 'init')),
+                            **s['param_kw'])
+    if cache_dir is None or not cls.costly_init: return make()
+    key = _init_key(real, s, ipc, seed)
+    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / 'init' / f"{s['param']}_{real.info.name}_{h}.safetensors"
+    if path.exists():
+        with safe_open(str(path), framework='pt') as f:
+            meta = f.metadata()
+            if json.loads(meta['key']) != key: raise ValueError(f'{path} holds another initialisation; remove it')
+            tensors = {k: f.get_tensor(k).to(real.x.device) for k in f.keys()}
+        return cls.from_synset(tensors, json.loads(meta['meta']))
+    param = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(param=param.meta(), n_classes=param.n_classes)
+    with atomic_path(path) as tmp:
+        save_file({k: v.cpu().clone() for k, v in param.synset_tensors(0).items()}, str(tmp),
+                  metadata={'key': json.dumps(key), 'meta': json.dumps(meta)})
+    return param
+
 def build_method(real:ClassSampler, # real training data (on the run's device)
                  method:str, # a name in `METHODS`
                  ipc:int, # images per class (or the parameterization's budget unit)
                  seed:int=0, # seeds the initialisation
                  settings:dict|None=None, # resolved settings (default: `METHODS[method].settings(real's dataset, ipc)`)
+                 cache_dir=None, # where a costly initialisation is cached (`init_param`)
                 ) -> tuple[Parameterization, Objective, dict]:
     "`(param, objective, settings)` of `method` for `real` at `ipc`."
     m, ipc = METHODS[method], check_int('ipc', ipc, min_value=1)
     s = settings if settings is not None else m.settings(real.info.name, ipc)
     okw = dict(s['objective_kw'])
     if s['dsa']: okw.setdefault('dsa_strategy', dsa_strategy_for(real.info.name))
-    param = PARAMS[s['param']].init(real, ipc, init=s['init'], generator=make_generator(derive_seed(seed, 'init')),
-                                    **s['param_kw'])
-    return param, m.objective(**okw), s
+    return init_param(real, s, ipc, seed, cache_dir), m.objective(**okw), s
 
 def condense_method(real:ClassSampler, method:str, ipc:int, seed:int=0,
                     settings:dict|None=None, # resolved settings (default: the method's for this dataset and ipc)
                     ckpt=None, # checkpoint file (resumed from if it exists)
-                    cache_dir=None, # reusable artefacts (MTT's experts)
+                    cache_dir=None, # reusable artefacts (MTT's experts, a costly initialisation)
                     progress:bool=True,
                     **condense_kw, # further `condense` arguments (eval_fn, eval_every, ckpt_every, callbacks)
                    ) -> tuple[Parameterization, Objective, object, dict]:
     "Run `method` on `real` at `ipc`; returns `(param, objective, history, settings)`."
-    param, objective, s = build_method(real, method, ipc, seed, settings)
+    param, objective, s = build_method(real, method, ipc, seed, settings, cache_dir)
     hist = condense(param, objective, real, s['iterations'], lr_img=s['lr_img'],
                     momentum=s['momentum'] if s['optimizer'] == 'sgd' else None, optimizer=s['optimizer'],
                     optimizer_kw=s['optimizer_kw'] or None, seed=seed, ckpt=ckpt, progress=progress,
