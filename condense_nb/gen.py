@@ -5,6 +5,7 @@
 # %% ../nbs/14_generative.ipynb #fbb2c1da
 from __future__ import annotations
 import math
+from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -130,13 +131,18 @@ def feature_matching_loss(f_syn:list[Tensor], # per layer l: synthetic features,
                           f_real:list[Tensor], # per layer l: the real mean features they are matched to, (N, ...)
                           y:Tensor, # class of each row, (N,): rows are averaged within a class, classes summed
                           reduction:str='sum', # 'sum': eq. 2's squared norms; 'mean': average over elements (ablation)
+                          weights:Sequence[float]|None=None, # one weight per layer (None: eq. 2's plain sum)
                          ) -> Tensor:
     "Eq. 2: sum over layers of ||f_syn - f_real||^2 per row; rows averaged within their class, classes summed."
     if len(f_syn) != len(f_real): raise ValueError(f'{len(f_syn)} synthetic layers but {len(f_real)} real layers')
     check_choice('reduction', reduction, REDUCTIONS)
-    if reduction == 'mean': return sum(F.mse_loss(a, b) for a, b in zip(f_syn, f_real))
-    w = 1. / torch.bincount(y)[y].to(f_syn[0].dtype)
-    return sum(((a - b).flatten(1).pow(2).sum(1) * w).sum() for a, b in zip(f_syn, f_real))
+    if weights is not None and len(weights) != len(f_syn):
+        raise ValueError(f'{len(weights)} layer weights for {len(f_syn)} layers')
+    if reduction == 'mean': terms = [F.mse_loss(a, b) for a, b in zip(f_syn, f_real)]
+    else:
+        w = 1. / torch.bincount(y)[y].to(f_syn[0].dtype)
+        terms = [((a - b).flatten(1).pow(2).sum(1) * w).sum() for a, b in zip(f_syn, f_real)]
+    return sum(terms) if weights is None else sum(float(c) * t for c, t in zip(weights, terms))
 
 # %% ../nbs/14_generative.ipynb #6b9b0c06
 MATCHES = ('class', 'image')
@@ -257,6 +263,7 @@ class GenObjective(Objective):
                  net_kw:dict|None=None, # `get_net` options of phi, e.g. {'width': 32, 'depth': 2}
                  disc_hidden:int=256, # width of D's MLP
                  input_layer:bool=False, # also match the images themselves (layer 0) in eq. 2
+                 layer_weights:Sequence[float]|None=None, # eq. 2 per-layer weights (None: all 1, the paper)
                 ):
         super().__init__()
         self.n_assoc = check_int('n_assoc', n_assoc, min_value=1)
@@ -274,6 +281,10 @@ class GenObjective(Objective):
         self.net, self.net_kw, self.disc_hidden = net, dict(net_kw or {}), check_int('disc_hidden', disc_hidden,
                                                                                      min_value=1)
         self.input_layer = bool(input_layer)
+        if layer_weights is not None:   # in config() only when set (older checkpoints resume)
+            self.layer_weights = [float(w) for w in layer_weights]
+            if not all(math.isfinite(w) and w >= 0 for w in self.layer_weights):
+                raise ValueError(f'layer_weights must be finite and >= 0, got {list(layer_weights)}')
         self.register_buffer('step', torch.zeros((), dtype=torch.long))   # iterations done (re-initialisation)
         self.register_buffer('shape', torch.zeros(4, dtype=torch.long))   # (C, H, W, n_classes) once built
         self._last = {}
@@ -339,7 +350,7 @@ class GenObjective(Objective):
         fs = [x_syn] + fs if self.input_layer else fs
         f, centers = relation_features(fs[-1].mean((2, 3)), stats['pooled'], stats['y'], n_classes, self.center)
         out = {'feat': feature_matching_loss(*match_targets(fs, stats['f_assoc'], y_syn, n_classes, self.match),
-                                             self.reduction),
+                                             self.reduction, getattr(self, 'layer_weights', None)),
                'intra': intra_class_loss(f, y_syn, centers, self.tau),
                'inter': inter_class_loss(f, y_syn, n_classes, self.margin)}
         if self.gan != 'none':
