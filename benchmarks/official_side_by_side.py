@@ -312,6 +312,12 @@ def v_dmcompile():
 
 
 @_variant()
+def v_dmchunk16():
+    "DM(chunk=16): real images embedded 16 at a time (activations stay in the core's cache; the library's switch)."
+    _defaults('dm.DM', chunk=16)
+
+
+@_variant()
 def v_dcbf16():
     "GradientMatching(real_autocast='bf16') for DC/DSA: the real gradient under bf16 autocast (synthetic side fp32)."
     _defaults('gm.GradientMatching', real_autocast='bf16')
