@@ -208,7 +208,7 @@ def v_mallopt():
 
 @_variant()
 def v_chunk256():
-    "DM: embed real images 256 at a time (DM(chunk=256)) instead of 1024."
+    "DM(chunk=256): the default since it replaced 1024, so now a no-op; kept so the recorded commands still run."
     from condense_nb import dm
     init = dm.DM.__init__
     def __init__(self, *a, **kw): kw.setdefault('chunk', 256); init(self, *a, **kw)
