@@ -5,7 +5,8 @@ with the same seeds: for every seed both arms start from the same initial images
 augmentations and real batches; they differ only in the precision of the real side (DM: the frozen network's forward
 on real images; DC/DSA: the real gradient's forward and backward). Each saved set is evaluated with the method's
 protocol by the same `--eval-nets` networks (the evaluation seed derives from the run's seed), so the comparison is
-paired: net i of both arms has the same initialisation and augmentation draws. Prints the per-seed accuracies and the
+paired: net i of both arms has the same initialisation and augmentation draws. With `--train-bf16` (DC/DSA) the bf16
+arm also trains the network between matching steps under bf16 autocast (`train_autocast`; ipc > 1 only). Prints the per-seed accuracies and the
 paired difference bf16 - fp32 with its standard error. `--compile` runs both arms compiled (the same numbers as eager
 within float32 rounding; faster). Resumable like any experiment: rerun the same command.
 
@@ -40,8 +41,12 @@ def main(argv=None):
     p.add_argument('--device', default=None)
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--compile', action='store_true', help='both arms with compile=True (a speed switch)')
+    p.add_argument('--train-bf16', action='store_true',
+                   help="DC/DSA: the bf16 arm also trains the network on the synthetic set under bf16 autocast "
+                        "(train_autocast; matters at ipc > 1)")
     p.add_argument('--smoke', action='store_true', help="digits, ipc 1, 3 iterations, the method's smoke settings")
     a = p.parse_args(argv)
+    if a.train_bf16 and a.method == 'dm': p.error('--train-bf16 is for dc/dsa (DM trains no network)')
 
     import torch
     from condense_nb.runner import run_experiment
@@ -49,7 +54,8 @@ def main(argv=None):
     dataset, ipc, iterations = ('digits', 1, 3) if a.smoke else (a.dataset, a.ipc, a.iterations)
     recs = {}
     for arm, precision in ARMS.items():
-        okw = {**({'real_autocast': precision} if precision else {}), **({'compile': True} if a.compile else {})}
+        okw = {**({'real_autocast': precision} if precision else {}), **({'compile': True} if a.compile else {}),
+               **({'train_autocast': precision} if precision and a.train_bf16 else {})}
         recs[arm] = run_experiment(dataset, a.method, ipc, Path(a.out) / arm, seeds=a.seeds, iterations=iterations,
                                    objective_kw=okw or None, root=a.root, eval_nets=a.eval_nets,
                                    eval_epochs=a.eval_epochs, smoke=a.smoke, ckpt_every=a.ckpt_every,

@@ -58,13 +58,13 @@ def _fetch(syn, generator, device):
 
 # %% ../nbs/04_evaluate.ipynb #a0fe2433
 def train_epoch(net:nn.Module, opt:torch.optim.Optimizer, x:Tensor, y:Tensor, batch:int,
-                generator:torch.Generator, dsa:Callable|None=None) -> float:
-    "One shuffled pass over `(x, y)` in minibatches of `batch` (per-sample `dsa` if given); returns the mean loss."
+                generator:torch.Generator, dsa:Callable|None=None, loss_fn:Callable|None=None) -> float:
+    "One shuffled pass over `(x, y)` in minibatches of `batch` (per-sample `dsa`; `loss_fn(net, xb, yb)`, default CE)."
     perm, total = torch.randperm(len(x), generator=generator).to(x.device), torch.zeros((), device=x.device)
     for i in range(0, len(x), batch):
         idx = perm[i:i + batch]
         xb = x[idx] if dsa is None else dsa(x[idx], generator=generator)
-        loss = F.cross_entropy(net(xb), y[idx])
+        loss = F.cross_entropy(net(xb), y[idx]) if loss_fn is None else loss_fn(net, xb, y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -22,7 +22,7 @@ from .evaluate import train_epoch
 
 # %% auto #0
 __all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'real_gradient',
-           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic',
+           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'train_loss_fn',
            'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
@@ -219,11 +219,21 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
                        batch:int, # minibatch size (`batch_train`)
                        generator:torch.Generator, # shuffles and DSA draws
                        dsa=None, # a `DSA`, applied per image (`dsa(x, generator=g)`)
+                       loss_fn:Callable|None=None, # `loss_fn(net, xb, yb)`, e.g. from `train_loss_fn`; None: eager CE
                       ) -> nn.Module:
     "Train `net` for `epochs` epochs on `(x, y)` in shuffled minibatches, as between DC's matching steps."
     net.train()
-    for _ in range(epochs): train_epoch(net, opt, x, y, batch, generator, dsa)
+    for _ in range(epochs): train_epoch(net, opt, x, y, batch, generator, dsa, loss_fn)
     return net
+
+def train_loss_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
+                  train_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast; None: float32
+                 ) -> Callable:
+    "`f(params, buffers, x, y)`: the network's mean cross-entropy on a training batch, a function of the weights."
+    def loss(p, b, x, y):
+        with autocast_context(train_autocast, x.device): out = functional_call(net, (p, b), (x,))
+        return F.cross_entropy(_wide(out), y)
+    return loss
 
 # %% ../nbs/10_gradient_matching.ipynb #778689f3
 @OBJECTIVES.register('gradient_matching')
@@ -246,7 +256,10 @@ class GradientMatching(Objective):
                  chunk_size:int|None=None, # classes per vmap chunk (bounds the memory of `impl='vmap'`)
                  net_kw:dict|None=None, # extra `get_net` arguments, e.g. {'width': 64} or {'channels_last': True}
                  real_autocast:str|None=None, # 'bf16'/'fp16': real gradients under autocast (opt-in); None: float32
-                 compile:bool|str|dict=False, # `torch.compile` the real gradients (loop) or the one-pass matching
+                 compile:bool|str|dict=False, # `torch.compile` the real gradients (loop) or the one-pass matching,
+                                              # and the network's training steps on the synthetic set
+                 train_autocast:str|None=None, # 'bf16'/'fp16': the network's training on the synthetic set under
+                                               # autocast (opt-in); None: float32
                 ):
         super().__init__()
         self.net, self.net_kw = net, dict(net_kw or {})
@@ -266,12 +279,17 @@ class GradientMatching(Objective):
         # changes the numbers: in `config()` (the fingerprint) when set, absent otherwise so older checkpoints resume
         self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
                                                                               list(AUTOCAST_DTYPES))
+        self._train_autocast = None if train_autocast is None else check_choice('train_autocast', train_autocast,
+                                                                                list(AUTOCAST_DTYPES))
 
     @property
     def real_autocast(self) -> str|None: return self._real_autocast
+    @property
+    def train_autocast(self) -> str|None: return self._train_autocast
     def config(self) -> dict:
-        "Settings for the checkpoint fingerprint: `real_autocast` changes the numbers and is included when set."
-        return {**super().config(), **({'real_autocast': self._real_autocast} if self._real_autocast else {})}
+        "Settings for the checkpoint fingerprint: the autocast switches change the numbers and are included when set."
+        return {**super().config(), **({'real_autocast': self._real_autocast} if self._real_autocast else {}),
+                **({'train_autocast': self._train_autocast} if self._train_autocast else {})}
 
     def loops(self, y_syn:Tensor) -> tuple[int, int]:
         "`(outer_loop, inner_loop)`: as given, else `get_loops(ipc)` with ipc the largest class of `y_syn`."
@@ -321,6 +339,15 @@ class GradientMatching(Objective):
             return [g[k] for k in params]
         return f
 
+    def train_loss(self) -> Callable|None:
+        "`loss_fn(net, x, y)` for the network's training steps: None (eager, float32) unless compiled or autocast."
+        if self._compile is None and self._train_autocast is None: return None
+        def f(net, x, y):
+            fn = (train_loss_fn(net, self._train_autocast) if self._compile is None else
+                  self._compiled('train', net, x.device, lambda n: train_loss_fn(n, self._train_autocast)))
+            return fn(dict(net.named_parameters()), dict(net.named_buffers()), x, y)
+        return f
+
     def loss(self, x_syn, y_syn, real, generator):
         "The matching loss of a fresh random network (one matching step of Alg. 1)."
         return self.match(self.new_net(real, generator), x_syn, y_syn, real, generator)
@@ -337,7 +364,8 @@ class GradientMatching(Objective):
             losses.append(syn_step(self.match(net, x_syn, y_syn, real, generator)))
             if ol == outer - 1: break
             with torch.no_grad(): x_tr, y_tr = param(generator)
-            train_on_synthetic(net, opt, x_tr.detach(), y_tr.detach(), inner, self.batch_train, generator, self.dsa)
+            train_on_synthetic(net, opt, x_tr.detach(), y_tr.detach(), inner, self.batch_train, generator, self.dsa,
+                               self.train_loss())
         return sum(losses) / len(losses)
 
 # %% ../nbs/10_gradient_matching.ipynb #14aa6e8c
