@@ -25,10 +25,10 @@ from .viz import save_grid
 # %% auto #0
 __all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test',
            'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
-           'save_condensed', 'CondensedSet', 'load_condensed', 'evaluate_condensed', 'baseline_synset', 'check_out',
-           'write_json', 'run_condense', 'git_commit', 'device_name', 'update_record', 'open_record', 'run_experiment',
-           'run_baseline', 'record_budget', 'results_table', 'record_curve', 'budget_curves', 'changed_settings',
-           'run_card']
+           'save_condensed', 'CondensedSet', 'load_condensed', 'evaluate_condensed', 'protocol_kwargs',
+           'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'device_name', 'update_record',
+           'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'results_table', 'record_curve',
+           'budget_curves', 'changed_settings', 'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -338,6 +338,16 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                            net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra,
                            **p['train_kw'])
 
+# %% ../nbs/09_runner.ipynb #7ea8f28f
+def protocol_kwargs(p:dict, # a protocol from `eval_protocol`
+                   ) -> dict:
+    "`evaluate_synset` arguments for a stored protocol: DSA or DC-aug, lr steps, a set's own training settings."
+    extra = {'augment': DCAug(p['augment'])} if p.get('augment') else {}
+    if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
+    return dict(net=p['net'], n_nets=p['n_nets'], epochs=p['epochs'], lr=p['lr'], batch=p['batch'],
+                dsa=DSA(p['dsa']) if p['dsa'] and not p.get('augment') else None, seed=p['seed'],
+                net_kw=p['net_kw'], **extra, **p['train_kw'])
+
 # %% ../nbs/09_runner.ipynb #b1a5e002
 def baseline_synset(train:RealData, # the real training data to select from (whitened if the protocol uses ZCA)
                     info, # `DatasetInfo` of the data as loaded (names and statistics)
@@ -505,7 +515,8 @@ def run_experiment(dataset:str, method:str, ipc:int,
                    root:str='data', download:bool=False,
                    train_per_class:int|None=None, # cap on real images per class (a budget choice; None: all)
                    eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
-                   eval_every:int=0, # also evaluate (1 net) during condensation every this many iterations
+                   eval_every:int=0, # also evaluate (1 net) during condensation every this many iterations, with
+                                     # the final protocol except an objective's learned settings (MTT's lr)
                    smoke:bool=False, # the method's tiny settings, 10 images per class, 1 net x 2 epochs, 2 seeds
                    cache_dir:str|Path|None=None, # reusable artefacts (experts, ZCA); default `out/cache`
                    ckpt_every:int=100, # iterations between checkpoints
@@ -535,10 +546,10 @@ def run_experiment(dataset:str, method:str, ipc:int,
         if str(seed) in rec['runs']: continue
         t0 = time.perf_counter()
         ev1 = None
-        if eval_every:
-            ev1 = lambda p: evaluate_synset(p.eval_data(), test, net=eval_net, n_nets=1, epochs=base['epochs'],
-                                            dsa=DSA(base['dsa']) if base['dsa'] else None,
-                                            seed=derive_seed(seed, 'eval_during'), device=device)
+        if eval_every:   # 1 net with the final evaluation's protocol (DC-aug, lr steps, the set's own settings)
+            ev1 = lambda p: evaluate_synset(p.eval_data(), test, device=device, **protocol_kwargs(eval_protocol(
+                s, train.info.name, None, p, method=method, seed=derive_seed(seed, 'eval_during'),
+                **{**eval_args, 'n_nets': 1})))
         param, objective, hist, s = condense_method(real, method, ipc, seed, s, ckpt=out / f'ckpt_seed{seed}.pt',
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, eval_final=False, ckpt_every=ckpt_every)
