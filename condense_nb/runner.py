@@ -25,7 +25,7 @@ from .viz import save_grid
 # %% auto #0
 __all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test',
            'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
-           'save_condensed', 'CondensedSet', 'load_condensed', 'evaluate_condensed', 'protocol_kwargs',
+           'save_condensed', 'CondensedSet', 'load_condensed', 'protocol_kwargs', 'evaluate_condensed',
            'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'device_name', 'update_record',
            'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'results_table', 'record_curve',
            'budget_curves', 'changed_settings', 'run_card']
@@ -307,6 +307,16 @@ def load_condensed(path:str|Path) -> CondensedSet:
     "A `CondensedSet` from a file written by `save_condensed` (or any set file of this format)."
     return CondensedSet.load(path)
 
+# %% ../nbs/09_runner.ipynb #7ea8f28f
+def protocol_kwargs(p:dict, # a protocol from `eval_protocol`
+                   ) -> dict:
+    "`evaluate_synset` arguments for a stored protocol: DSA or DC-aug, lr steps, a set's own training settings."
+    extra = {'augment': DCAug(p['augment'])} if p.get('augment') else {}
+    if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
+    return dict(net=p['net'], n_nets=p['n_nets'], epochs=p['epochs'], lr=p['lr'], batch=p['batch'],
+                dsa=DSA(p['dsa']) if p['dsa'] and not p.get('augment') else None, seed=p['seed'],
+                net_kw=p['net_kw'], **extra, **p['train_kw'])
+
 # %% ../nbs/09_runner.ipynb #c0f42b7b
 def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                        test:RealData|None=None, # its dataset's test split (default: loaded from `root`)
@@ -322,31 +332,15 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
     if test is None: test = cset.load_test(root)
     if p.get('test_first') is not None and len(test) > p['test_first']:
         test = test.subset(torch.arange(p['test_first']))
-    strategy = p['dsa'] if dsa is None else (dsa_strategy_for(cset.meta['dataset']) if dsa else None)
-    extra = {}
-    aug = p.get('augment') if augment is None else (None if augment == 'none' else augment)
+    q = {**p, **{k: v for k, v in dict(n_nets=n_nets, epochs=epochs, seed=seed).items() if v is not None}}
+    if net is not None and net != p['net']: q.update(net=net, net_kw={})
     if augment not in (None, 'none') and dsa:
         raise ValueError(f'augment={augment!r} replaces DSA; do not pass dsa=True')
-    if aug and not dsa: extra['augment'] = DCAug(aug)
-    if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
-    if extra.get('augment') is not None: strategy = None
-    return evaluate_synset(cset.eval_data(), cset.prepare_test(test), net=net or p['net'],
-                           n_nets=p['n_nets'] if n_nets is None else n_nets,
-                           epochs=p['epochs'] if epochs is None else epochs,
-                           lr=p['lr'], batch=p['batch'], dsa=DSA(strategy) if strategy else None,
-                           seed=p['seed'] if seed is None else seed, device=device,
-                           net_kw=p['net_kw'] if net is None or net == p['net'] else None, progress=progress, **extra,
-                           **p['train_kw'])
-
-# %% ../nbs/09_runner.ipynb #7ea8f28f
-def protocol_kwargs(p:dict, # a protocol from `eval_protocol`
-                   ) -> dict:
-    "`evaluate_synset` arguments for a stored protocol: DSA or DC-aug, lr steps, a set's own training settings."
-    extra = {'augment': DCAug(p['augment'])} if p.get('augment') else {}
-    if p.get('lr_milestones'): extra['lr_schedule'] = multistep_lr(tuple(p['lr_milestones']), p['lr_gamma'])
-    return dict(net=p['net'], n_nets=p['n_nets'], epochs=p['epochs'], lr=p['lr'], batch=p['batch'],
-                dsa=DSA(p['dsa']) if p['dsa'] and not p.get('augment') else None, seed=p['seed'],
-                net_kw=p['net_kw'], **extra, **p['train_kw'])
+    if augment is not None: q['augment'] = None if augment == 'none' else augment
+    if dsa is not None: q['dsa'] = dsa_strategy_for(cset.meta['dataset']) if dsa else None
+    if dsa: q['augment'] = None   # DSA asked for: it replaces a stored DC-aug
+    return evaluate_synset(cset.eval_data(), cset.prepare_test(test), device=device, progress=progress,
+                           **protocol_kwargs(q))
 
 # %% ../nbs/09_runner.ipynb #b1a5e002
 def baseline_synset(train:RealData, # the real training data to select from (whitened if the protocol uses ZCA)
