@@ -22,8 +22,8 @@ from .evaluate import train_epoch
 
 # %% auto #0
 __all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'real_gradient',
-           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'train_loss_fn',
-           'GradientMatching', 'dc_eval_protocol']
+           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'Float32Conv2d',
+           'float32_single_channel_convs', 'train_loss_fn', 'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
 def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch, (out, ...)
@@ -226,10 +226,24 @@ def train_on_synthetic(net:nn.Module, # the network θ (trained in place)
     for _ in range(epochs): train_epoch(net, opt, x, y, batch, generator, dsa, loss_fn)
     return net
 
+class Float32Conv2d(nn.Conv2d):
+    "A `Conv2d` that computes in float32 even under autocast."
+    def forward(self, x):
+        with torch.autocast(x.device.type, enabled=False): return super().forward(x.float())
+
+def float32_single_channel_convs(net:nn.Module) -> nn.Module:
+    "A copy of `net` whose `nn.Conv2d`s with one input channel run in float32 under autocast (same parameter names)."
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if type(m) is nn.Conv2d and m.in_channels == 1: m.__class__ = Float32Conv2d
+    return net
+
 def train_loss_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
-                  train_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast; None: float32
+                  train_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast, except convolutions
+                                                # of one input channel (`float32_single_channel_convs`); None: float32
                  ) -> Callable:
     "`f(params, buffers, x, y)`: the network's mean cross-entropy on a training batch, a function of the weights."
+    if train_autocast is not None: net = float32_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(train_autocast, x.device): out = functional_call(net, (p, b), (x,))
         return F.cross_entropy(_wide(out), y)
@@ -317,10 +331,12 @@ class GradientMatching(Objective):
                                real_autocast=self._real_autocast)
 
     def _compiled(self, kind:str, net:nn.Module, device, build:Callable) -> Callable:
-        "The compiled function `kind` for `net`'s architecture, layout and modes: built once, reused by fresh nets."
+        "The function `kind` for `net`'s architecture, layout and modes, compiled if `compile`: built once, reused."
         key = (kind, repr(net), str(device), getattr(net, 'channels_last', False),
                tuple(m.training for m in net.modules()))
-        if key not in self._match_fns: self._match_fns[key] = torch.compile(build(copy.deepcopy(net)), **self._compile)
+        if key not in self._match_fns:
+            fn = build(copy.deepcopy(net))
+            self._match_fns[key] = fn if self._compile is None else torch.compile(fn, **self._compile)
         return self._match_fns[key]
 
     def match_fn(self, net:nn.Module, device) -> Callable|None:
@@ -343,8 +359,7 @@ class GradientMatching(Objective):
         "`loss_fn(net, x, y)` for the network's training steps: None (eager, float32) unless compiled or autocast."
         if self._compile is None and self._train_autocast is None: return None
         def f(net, x, y):
-            fn = (train_loss_fn(net, self._train_autocast) if self._compile is None else
-                  self._compiled('train', net, x.device, lambda n: train_loss_fn(n, self._train_autocast)))
+            fn = self._compiled('train', net, x.device, lambda n: train_loss_fn(n, self._train_autocast))
             return fn(dict(net.named_parameters()), dict(net.named_buffers()), x, y)
         return f
 
