@@ -14,10 +14,13 @@ within float32 rounding; faster). Resumable like any experiment: rerun the same 
         --seeds 0 1 --eval-nets 3 --out runs/dc_bf16_acc
     python benchmarks/bf16_accuracy.py --smoke --method dc --out /tmp/bf16_smoke      # seconds: digits, tiny settings
 
+`--arms bf16` (or `fp32`) runs one arm, so two processes can run the arms side by side; the report appears once both
+records are there.
+
 Not a timing benchmark (see flops.py for the speed ratio).
 """
 from __future__ import annotations
-import argparse, math, statistics, sys
+import argparse, json, math, statistics, sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +47,9 @@ def main(argv=None):
     p.add_argument('--train-bf16', action='store_true',
                    help="DC/DSA: the bf16 arm also trains the network on the synthetic set under bf16 autocast "
                         "(train_autocast; matters at ipc > 1)")
+    p.add_argument('--arms', nargs='+', default=list(ARMS), choices=list(ARMS),
+                   help='arms to run in this process (both by default; one each lets two processes share the work); '
+                        'the report reads the other arm from its record.json when it is there')
     p.add_argument('--smoke', action='store_true', help="digits, ipc 1, 3 iterations, the method's smoke settings")
     a = p.parse_args(argv)
     if a.train_bf16 and a.method == 'dm': p.error('--train-bf16 is for dc/dsa (DM trains no network)')
@@ -54,6 +60,10 @@ def main(argv=None):
     dataset, ipc, iterations = ('digits', 1, 3) if a.smoke else (a.dataset, a.ipc, a.iterations)
     recs = {}
     for arm, precision in ARMS.items():
+        if arm not in a.arms:
+            rec = Path(a.out) / arm / 'record.json'
+            if rec.exists(): recs[arm] = json.loads(rec.read_text())
+            continue
         okw = {**({'real_autocast': precision} if precision else {}), **({'compile': True} if a.compile else {}),
                **({'train_autocast': precision} if precision and a.train_bf16 else {})}
         recs[arm] = run_experiment(dataset, a.method, ipc, Path(a.out) / arm, seeds=a.seeds, iterations=iterations,
@@ -63,7 +73,8 @@ def main(argv=None):
         for s, run in recs[arm]['runs'].items():
             print(f"{arm}/seed{s}: {statistics.mean(run['accs']):.2f} % ({len(run['accs'])} nets, condensation "
                   f"{run['condense_seconds']:.0f} s)")
-    report(recs['fp32']['runs'], recs['bf16']['runs'])
+    if len(recs) == 2: report(recs['fp32']['runs'], recs['bf16']['runs'])
+    else: print(f"(no report: {', '.join(sorted(set(ARMS) - set(recs)))} arm not run yet)")
     return recs
 
 

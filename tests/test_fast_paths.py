@@ -120,6 +120,11 @@ def test_bf16_accuracy_script_runs(tmp_path):
     before = {arm: (tmp_path / arm / 'record.json').read_bytes() for arm in recs}
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)   # resumes: nothing to redo
     assert r2.returncode == 0 and all((tmp_path / arm / 'record.json').read_bytes() == b for arm, b in before.items())
+    r3 = subprocess.run(cmd + ['--arms', 'bf16'], capture_output=True, text=True, timeout=600, env=env)
+    assert r3.returncode == 0 and 'fp32/seed0' not in r3.stdout and 'bf16 - fp32' in r3.stdout   # fp32 read back
+    r4 = subprocess.run(cmd[:-1] + [str(tmp_path / 'one'), '--arms', 'bf16'], capture_output=True, text=True,
+                        timeout=600, env=env)
+    assert r4.returncode == 0 and 'fp32 arm not run yet' in r4.stdout and not (tmp_path / 'one' / 'fp32').exists()
     bad = subprocess.run(cmd[:-4] + ['--method', 'dm', '--seeds', '0', '--out', str(tmp_path)], capture_output=True,
                          text=True, timeout=600, env=env)
     assert bad.returncode != 0 and 'holds a run with other settings' in bad.stderr + bad.stdout
