@@ -631,7 +631,8 @@ def results_table(rows:list[dict]) -> str:
             out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | "
                        f"{row.get('protocol', '')} |")
             continue
-        ours = f"{rec['mean']:.1f} ± {rec['std']:.1f}"
+        one = sum(len(r['accs']) for r in rec['runs'].values()) == 1   # a single network: no spread to quote
+        ours = f"{rec['mean']:.1f}" + (' (1 net)' if one else f" ± {rec['std']:.1f}")
         if rec['config'].get('smoke'): ours, d = f'{ours} (smoke, not a result)', ''
         elif paper:
             delta = rec['mean'] - paper[0]
