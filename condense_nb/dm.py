@@ -13,7 +13,8 @@ from torch import Tensor
 
 from .core import *
 from .data import ClassSampler
-from .nets import NETS, get_net, embed_fn, net_state, compile_options, autocast_context, AUTOCAST_DTYPES
+from .nets import (NETS, get_net, embed_fn, net_state, compile_options, autocast_context,
+                              warn_if_emulated, AUTOCAST_DTYPES)
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
@@ -172,6 +173,7 @@ class DM(Objective):
 
     def real_context(self, device):
         "Context of every real-side forward: autocast to `real_autocast` on `device`, or nothing (float32)."
+        warn_if_emulated('real_autocast', self._real_autocast, device)   # once, on a CPU without native bf16
         return autocast_context(self._real_autocast, device)
 
     def embed(self, net:torch.nn.Module, x:Tensor) -> Tensor:

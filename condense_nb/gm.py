@@ -15,7 +15,7 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import get_net, compile_options, autocast_context, AUTOCAST_DTYPES
+from .nets import get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
@@ -326,6 +326,7 @@ class GradientMatching(Objective):
         cs = self.own_classes(real.n_classes)   # every class, unless the run is spread over processes
         batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa, cs)
         impl = self.impl if self.impl != 'auto' else 'loop' if x_syn.device.type == 'cpu' else 'vmap'
+        warn_if_emulated('real_autocast', self._real_autocast, x_syn.device)   # once, on a CPU without native bf16
         if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs, self.real_grad(net, x_syn.device))
         return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs, fn=self.match_fn(net, x_syn.device),
                                real_autocast=self._real_autocast)
@@ -359,6 +360,7 @@ class GradientMatching(Objective):
         "`loss_fn(net, x, y)` for the network's training steps: None (eager, float32) unless compiled or autocast."
         if self._compile is None and self._train_autocast is None: return None
         def f(net, x, y):
+            warn_if_emulated('train_autocast', self._train_autocast, x.device)
             fn = self._compiled('train', net, x.device, lambda n: train_loss_fn(n, self._train_autocast))
             return fn(dict(net.named_parameters()), dict(net.named_buffers()), x, y)
         return f

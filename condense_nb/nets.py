@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_nets.ipynb #ee8e49fd
 from __future__ import annotations
-import contextlib, copy, inspect
+import contextlib, copy, inspect, warnings
 from functools import partial
 from typing import Callable
 
@@ -18,7 +18,8 @@ from .core import *
 # %% auto #0
 __all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'AUTOCAST_DTYPES', 'SizedNet', 'norm_layer',
            'act_layer', 'pool_layer', 'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18',
-           'ResNet10', 'get_net', 'compile_options', 'autocast_context', 'net_state', 'embed_fn']
+           'ResNet10', 'get_net', 'compile_options', 'autocast_context', 'net_state', 'embed_fn', 'cpu_has_native',
+           'warn_if_emulated']
 
 # %% ../nbs/02_nets.ipynb #642435a8
 def _im_size(im_size) -> tuple:
@@ -355,3 +356,28 @@ def embed_fn(net:SizedNet, # a template: only its architecture (and layout) matt
     def f(state, x): return functional_call(tmpl, {'net.' + k: v for k, v in state.items()}, (x,))
     opts = compile_options(compile)
     return f if opts is None else torch.compile(f, **opts)
+
+# %% ../nbs/02_nets.ipynb #4118ac60
+def cpu_has_native(precision:str, # 'bf16' or 'fp16'
+                  ) -> bool:
+    "Whether oneDNN computes `precision` natively on this CPU (bf16: AVX-512 BF16 or AMX; fp16: AVX-512 FP16, AMX)."
+    check_choice('precision', precision, list(AUTOCAST_DTYPES))
+    return (torch.ops.mkldnn._is_mkldnn_bf16_supported() if precision == 'bf16' else
+            torch.ops.mkldnn._is_mkldnn_fp16_supported())
+
+_EMULATED_WARNED = set()   # (switch, precision) pairs warned about in this process
+
+def warn_if_emulated(switch:str, # the switch's name, for the message (e.g. 'real_autocast')
+                     precision:str|None, # its value; None (float32): nothing to check
+                     device, # where it runs; only CPUs are checked
+                     native:bool|None=None, # None: ask `cpu_has_native(precision)`; a bool overrides it (tests)
+                    ) -> bool:
+    "Warn, once per switch and precision, when reduced precision would be emulated on a CPU; True if it warned."
+    if precision is None or torch.device(device).type != 'cpu' or (switch, precision) in _EMULATED_WARNED: return False
+    if cpu_has_native(precision) if native is None else native: return False
+    _EMULATED_WARNED.add((switch, precision))
+    warnings.warn(f"{switch}={precision!r} on a CPU without native {precision} (oneDNN; CPU capability "
+                  f"{torch.backends.cpu.get_cpu_capability()}): {precision} is emulated here, many times slower than "
+                  f"float32 (a ConvNet training step: 12-14x on an AVX2 EPYC); leave {switch} unset on this machine",
+                  RuntimeWarning, stacklevel=2)
+    return True

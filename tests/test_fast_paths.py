@@ -102,6 +102,32 @@ def test_gm_compiled_training_matches_eager(train_autocast):
     assert sorted(k[0] for k in fast._match_fns) == ['real', 'train']
 
 
+
+@pytest.mark.parametrize('native', [False, True])
+def test_emulated_precision_warns_once_per_switch(monkeypatch, native):
+    "On a CPU without native bf16 each autocast switch warns once when its objective first runs; with it, never."
+    import copy, warnings
+    from condense_nb import nets
+    monkeypatch.setattr(nets, 'cpu_has_native', lambda precision: native)   # whatever this CPU has
+    monkeypatch.setattr(nets, '_EMULATED_WARNED', set())
+    real, px = digits()
+    def syn_step(loss): return loss.item()
+    def warned(run):   # the switches that warned while `run()` ran, from a fresh process's state
+        nets._EMULATED_WARNED.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            run()
+        return sorted(str(w.message).split('=')[0] for w in caught if issubclass(w.category, RuntimeWarning))
+    dm = DM(16, net_kw={'width': 16, 'depth': 2}, real_autocast='bf16')
+    gm = GradientMatching(batch_real=16, outer_loop=2, inner_loop=1, net_kw={'width': 16},
+                          real_autocast='bf16', train_autocast='bf16')
+    runs = {'dm': lambda: [loss_grad(dm, seed) for seed in (1, 2)],
+            'gm': lambda: [gm.iteration(copy.deepcopy(px), real, syn_step, make_generator(s)) for s in (1, 2)],
+            'fp32': lambda: loss_grad(GradientMatching(batch_real=16, net_kw={'width': 16}), 3)}
+    got = {k: warned(run) for k, run in runs.items()}
+    assert got == ({'dm': [], 'gm': [], 'fp32': []} if native else
+                   {'dm': ['real_autocast'], 'gm': ['real_autocast', 'train_autocast'], 'fp32': []}), got
+
 def test_bf16_accuracy_script_runs(tmp_path):
     "benchmarks/bf16_accuracy.py runs both arms for DC end to end (smoke) as two experiment records, and resumes."
     import json, os, subprocess, sys
@@ -172,3 +198,16 @@ def test_flops_benchmark_runs(tmp_path):
         assert list(res['results'][kind]['rows']) == variants
     assert {c['variant'] for c in res['check_dm']} == {'fp32', 'bf16', 'onepass'}
     assert max(c['rel_loss'] for c in res['check_dc']) < 1e-4
+
+
+def test_cpu_precision_benchmark_runs():
+    "benchmarks/cpu_precision.py --smoke times float32 and bf16 training steps and says whether bf16 is native here."
+    import importlib.util
+    from pathlib import Path
+    from condense_nb.nets import cpu_has_native
+    spec = importlib.util.spec_from_file_location(
+        'cpu_precision', Path(__file__).resolve().parents[1] / 'benchmarks' / 'cpu_precision.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    times = mod.main(['--smoke', '--precisions', 'bf16', 'fp16'])
+    assert list(times) == [None, 'bf16', 'fp16'] and all(len(t) == 1 and t[0] > 0 for t in times.values())
+    assert isinstance(cpu_has_native('bf16'), bool)
