@@ -26,9 +26,9 @@ from .viz import save_grid
 __all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test',
            'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
            'save_condensed', 'CondensedSet', 'load_condensed', 'protocol_kwargs', 'evaluate_condensed',
-           'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'device_name', 'update_record',
-           'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'results_table', 'record_curve',
-           'budget_curves', 'changed_settings', 'run_card']
+           'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'cpu_model', 'device_name',
+           'update_record', 'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'results_table',
+           'record_curve', 'budget_curves', 'changed_settings', 'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -471,9 +471,19 @@ def git_commit() -> str:
                                cwd=Path(condense_nb.__file__).parent).stdout.strip() or 'unknown'
     except Exception: return 'unknown'
 
+def cpu_model() -> str:
+    "This CPU's model name (Linux: /proc/cpuinfo; elsewhere `platform.processor()`), or '' when unknown."
+    import platform
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
+                     if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor()
+
 def device_name(device:torch.device) -> str:
-    "What a record calls the device: the GPU's model name, else the device type."
-    return torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
+    "What a record calls the device: the GPU's model name; for a CPU its model, vector capability and core count."
+    import os
+    if device.type == 'cuda': return torch.cuda.get_device_name(device)
+    if device.type != 'cpu': return device.type
+    return f"cpu: {cpu_model() or 'unknown model'} ({torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores)"
 
 def update_record(rec:dict, path, seed:int, res, hist, device, condense_seconds:float, total_seconds:float,
                   **extra) -> dict:
