@@ -62,16 +62,19 @@ def test_net_forward_matches_official(key):
     m = NETS_META[key]
     name, kw = m['ours']
     x = NETS['x3' if m['channels'] == 3 else 'x1']
+    # the fixture was computed on an AVX-512 CPU; on an AVX2 CPU oneDNN picks other float32 kernels, and after VGG11's
+    # eight convolutions the embedding differed by 1.5-2.5e-5 of its scale (2026-12-01, AMD EPYC): float32 rounding
+    rtol = 1e-4 if name.startswith('VGG') else RTOL
     net = same_weights(get_net(name, m['channels'], 10, tuple(x.shape[-2:]), seed=0, device='cpu', **kw),
                        m['signature'], m['seed'], m['checksum'])
     with torch.no_grad():
         if m['bn']:
             ev = copy.deepcopy(net).eval()
-            close(ev(x), NETS[f'{key}.logits_eval'], what=f'{key} eval logits')
-            if m['embed']: close(ev.embed(x)[:2], NETS[f'{key}.embed_eval'], what=f'{key} eval embed')
+            close(ev(x), NETS[f'{key}.logits_eval'], rtol, what=f'{key} eval logits')
+            if m['embed']: close(ev.embed(x)[:2], NETS[f'{key}.embed_eval'], rtol, what=f'{key} eval embed')
         net.train()
-        close(copy.deepcopy(net)(x), NETS[f'{key}.logits_train'], what=f'{key} train logits')
-        if m['embed'] and not m['bn']: close(net.embed(x)[:2], NETS[f'{key}.embed_train'], what=f'{key} embed')
+        close(copy.deepcopy(net)(x), NETS[f'{key}.logits_train'], rtol, what=f'{key} train logits')
+        if m['embed'] and not m['bn']: close(net.embed(x)[:2], NETS[f'{key}.embed_train'], rtol, what=f'{key} embed')
 
 
 # ------------------------------------------------------------------------------------------------------------- DSA
