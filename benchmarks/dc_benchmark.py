@@ -14,7 +14,7 @@ gradient. Each measurement runs in a fresh process so that peak memory is its ow
     python benchmarks/dc_benchmark.py --shape mnist cifar10 --device cuda --iter-ipcs 1 10
 """
 from __future__ import annotations
-import argparse, json, multiprocessing as mp, os, platform, statistics, time
+import argparse, json, multiprocessing as mp, os, statistics, time
 
 import torch
 
@@ -132,7 +132,8 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: torch default)')
     ap.add_argument('--json', default=None, help='also write the results to this file')
     a = ap.parse_args(argv)
-    dev_name = torch.cuda.get_device_name(a.device) if torch.device(a.device).type == 'cuda' else platform.processor() or 'cpu'
+    from condense_nb.runner import device_name
+    dev_name = device_name(torch.device(a.device))
     print(f'torch {torch.__version__}, device {a.device} ({dev_name}), threads {a.threads or torch.get_num_threads()}, '
           f'net {a.net}, batch_real {a.batch_real}, 10 classes, {a.reps} timed repetitions (median)')
     rows = []

@@ -25,7 +25,7 @@ skips it). Data: the NPZ files in `--root` (MNIST), or random images of the data
     python benchmarks/flops.py --check --only dm --dm-variants fp32 bf16 compile bf16+compile --reps 0   # numerics only
 """
 from __future__ import annotations
-import argparse, json, os, platform, resource, statistics, subprocess, sys, time
+import argparse, json, os, resource, statistics, sys, time
 from pathlib import Path
 
 import torch
@@ -211,18 +211,13 @@ def interleaved(a, real, make, variants) -> dict:
 
 # ------------------------------------------------------------------------------------------------- report
 def device_name(device) -> str:
-    if torch.device(device).type == 'cuda': return torch.cuda.get_device_name(device)
-    try:
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or 'cpu'
+    from condense_nb.runner import device_name as name
+    return name(torch.device(device))
 
 
 def git_commit() -> str:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, capture_output=True,
-                               text=True).stdout.strip()
-    except OSError: return 'unknown'
+    from condense_nb.runner import git_commit as commit
+    return commit()[:7]
 
 
 def report(name: str, res: dict, peaks: dict):
