@@ -14,7 +14,7 @@ from torch import Tensor
 from .core import *
 from .data import ClassSampler
 from .nets import (NETS, get_net, embed_fn, net_state, compile_options, autocast_context,
-                              warn_if_emulated, AUTOCAST_DTYPES)
+    warn_if_emulated, AUTOCAST_DTYPES)
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
