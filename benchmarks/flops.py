@@ -66,8 +66,12 @@ def matmul_gflops(device, dtype, n: int, reps: int, tf32: bool = False) -> tuple
 
 def probe(device, n: int, reps: int) -> dict:
     "{'fp32': wall GFLOP/s, 'fp32_cpu': per CPU second, 'bf16': ..., 'bf16_cpu': ...} (+ 'tf32' on CUDA)."
+    from condense_nb.nets import cpu_has_native
     out = {}
     for name, dtype in (('fp32', torch.float32), ('bf16', torch.bfloat16)):
+        if name == 'bf16' and torch.device(device).type == 'cpu' and not cpu_has_native('bf16'):
+            out[name] = out[name + '_cpu'] = 0.   # emulated: minutes per product, and no peak to compare with
+            continue
         out[name], out[name + '_cpu'] = matmul_gflops(device, dtype, n, reps)
     if torch.device(device).type == 'cuda':
         out['tf32'] = matmul_gflops(device, torch.float32, n, reps, tf32=True)[0]
@@ -231,20 +235,25 @@ def report(name: str, res: dict, peaks: dict):
     print(f"  {'variant':<22} {'s/it':>7} {'GFLOP/s':>8} {'% fp32':>7} {'% bf16':>7} {'speed':>6}"
           + (f" {'CPU s/it':>8} {'GFLOP/CPU-s':>11} {'% fp32':>7} {'% bf16':>7} {'speed':>6}" if cpu else '')
           + '   (% of the matmul peak; speed relative to the first variant)')
+    # a bf16 matmul slower than fp32 means emulated bf16 (e.g. an AVX2 CPU): a % of that peak means nothing
+    native = {k: peaks[k] >= peaks[k.replace('bf16', 'fp32')] for k in ('bf16', 'bf16_cpu') if k in peaks}
+    def pct(frac, key): return f"{100 * frac:6.1f}%" if native.get(key, True) else f"{'n/a':>7}"
     for v, r in res['rows'].items():
         f = res['flops'] or float('nan')
         gf = f / r['median_s'] / 1e9
-        r.update(gflops=gf, frac_fp32=gf / peaks['fp32'], frac_bf16=gf / peaks['bf16'],
+        r.update(gflops=gf, frac_fp32=gf / peaks['fp32'], frac_bf16=gf / peaks['bf16'] if native['bf16'] else None,
                  speedup=ref['median_s'] / r['median_s'])
-        line = (f"  {v:<22} {r['median_s']:7.3f} {gf:8.1f} {100 * r['frac_fp32']:6.1f}% {100 * r['frac_bf16']:6.1f}% "
+        line = (f"  {v:<22} {r['median_s']:7.3f} {gf:8.1f} {100 * r['frac_fp32']:6.1f}% {pct(r['frac_bf16'], 'bf16')} "
                 f"{r['speedup']:5.2f}x")
         if cpu:
             gc = f / r['cpu_s'] / 1e9
-            r.update(gflops_cpu=gc, frac_fp32_cpu=gc / peaks['fp32_cpu'], frac_bf16_cpu=gc / peaks['bf16_cpu'],
+            r.update(gflops_cpu=gc, frac_fp32_cpu=gc / peaks['fp32_cpu'],
+                     frac_bf16_cpu=gc / peaks['bf16_cpu'] if native['bf16_cpu'] else None,
                      speedup_cpu=ref['cpu_s'] / r['cpu_s'])
-            line += (f" {r['cpu_s']:8.2f} {gc:11.1f} {100 * r['frac_fp32_cpu']:6.1f}% {100 * r['frac_bf16_cpu']:6.1f}% "
-                     f"{r['speedup_cpu']:5.2f}x")
+            line += (f" {r['cpu_s']:8.2f} {gc:11.1f} {100 * r['frac_fp32_cpu']:6.1f}% "
+                     f"{pct(r['frac_bf16_cpu'], 'bf16_cpu')} {r['speedup_cpu']:5.2f}x")
         print(line)
+    if not all(native.values()): print('  % bf16: n/a, this CPU emulates bf16 (no peak measured)')
     for v, e in res['errors'].items(): print(f'  {v:<24} FAILED: {e}')
 
 
