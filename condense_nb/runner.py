@@ -626,7 +626,10 @@ def record_budget(rec:dict) -> str:
     parts = [what, f"{rec.get('n_sets', len(rec['runs']))} set(s)",
              f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else ''),
              f"{c.get('n_train', '?')} train imgs", rec.get('device', '?')]
-    if rec.get('wall_seconds') is not None: parts.append(f"{rec['wall_seconds'] / 3600:.1f} h")
+    if rec.get('wall_seconds') is not None:   # a resumed run's earlier processes are not in wall_seconds
+        resumed = any(r.get('condense_seconds_all_processes', 0) > r.get('condense_seconds', 0) + 1
+                      for r in rec['runs'].values())
+        parts.append(f"{rec['wall_seconds'] / 3600:.1f} h" + (' (last process of a resumed run)' if resumed else ''))
     return ', '.join(parts)
 
 def results_table(rows:list[dict]) -> str:
