@@ -200,6 +200,24 @@ def test_flops_benchmark_runs(tmp_path):
     assert max(c['rel_loss'] for c in res['check_dc']) < 1e-4
 
 
+def test_block_time_benchmark_runs():
+    "benchmarks/block_time.py times every ConvNet block and counts its convolution FLOPs (2 N H W Cout Cin 9)."
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        'block_time', Path(__file__).resolve().parents[1] / 'benchmarks' / 'block_time.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    res = mod.main(['--datasets', 'mnist', 'cifar10', '--chunk', '4', '--width', '8', '--reps', '1', '--no-compile',
+                    '--probe-n', '128'])
+    for ds, (c, hw1) in {'mnist': (1, 32), 'cifar10': (3, 32)}.items():   # MNIST's first conv pads 3: 32 x 32 out
+        rows = res[ds]
+        assert [r['in_shape'] for r in rows] == [(c, 28 if ds == 'mnist' else 32, 28 if ds == 'mnist' else 32),
+                                                 (8, 16, 16), (8, 8, 8)]
+        assert [r['flops'] for r in rows] == [2 * 4 * hw1 * hw1 * 8 * c * 9, 2 * 4 * 16 * 16 * 8 * 8 * 9,
+                                              2 * 4 * 8 * 8 * 8 * 8 * 9]
+        assert all(r['cpu_s'] > 0 for r in rows)
+
+
 def test_cpu_precision_benchmark_runs():
     "benchmarks/cpu_precision.py --smoke times float32 and bf16 training steps and says whether bf16 is native here."
     import importlib.util
