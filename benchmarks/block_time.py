@@ -36,12 +36,6 @@ def blocks_of(net) -> list:
     return [torch.nn.Sequential(*layers[i:i + 4]) for i in range(0, len(layers), 4)]
 
 
-def flops_of(f, x) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-    with FlopCounterMode(display=False) as fc: f(x)
-    return int(fc.get_total_flops())
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--datasets', nargs='+', default=['mnist', 'cifar10'], choices=sorted(SHAPES))
@@ -57,7 +51,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     from condense_nb.core import keep_freed_memory
     from condense_nb.nets import get_net
-    from flops import matmul_gflops, device_name, git_commit
+    from flops import matmul_gflops, count_flops, device_name, git_commit
     keep_freed_memory()
     out = {}
     peak = matmul_gflops('cpu', torch.float32, a.probe_n, 3)[1]
@@ -74,7 +68,7 @@ def main(argv=None):
         with torch.no_grad():
             for b in blocks: xs.append(x); x = b(x)
             fns = [b if a.no_compile else torch.compile(b, dynamic=False) for b in blocks]
-            fl = [flops_of(b, xi) for b, xi in zip(blocks, xs)]
+            fl = [count_flops(lambda _, b=b, xi=xi: b(xi), 0)[0] for b, xi in zip(blocks, xs)]
             for f, xi in zip(fns, xs): f(xi); f(xi)   # compile, warm up
             times = [[] for _ in blocks]
             for r in range(a.reps):
