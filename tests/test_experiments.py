@@ -7,6 +7,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted((ROOT / 'nbs' / 'experiments').glob('e*.ipynb'))
+OVERVIEW = ROOT / 'nbs' / 'experiments' / 'overview.ipynb'   # renders the pages' rows; runs nothing
 DATA = next((p for p in (ROOT.parent / 'shared' / 'data', ROOT / '.data') if p.exists()), None)
 
 
@@ -46,7 +47,7 @@ def test_committed_record_is_a_result(path):
 
 def test_experiment_pages_render_every_committed_record():
     "Each experiment notebook's committed outputs show its committed CPU-tier records (no stale 'pending' row)."
-    for nb_path in NBS:
+    for nb_path in NBS + [OVERVIEW]:
         nb = nbformat.read(nb_path, as_version=4)
         outs = '\n'.join(o.get('data', {}).get('text/markdown', '') for c in nb.cells if c.cell_type == 'code'
                          for o in c.get('outputs', []))
@@ -55,3 +56,17 @@ def test_experiment_pages_render_every_committed_record():
                 name = line.split('no record yet (')[1].split(')')[0]
                 assert not (ROOT / 'nbs' / 'experiments' / 'results' / name / 'record.json').exists(), \
                     f'{nb_path.name} shows {name} as pending but its record is committed: re-render the notebook'
+
+
+def test_overview_runs_and_lists_every_page_row(monkeypatch):
+    "The overview executes on the committed records and shows every CPU-tier row of every experiment page."
+    monkeypatch.setenv('MPLBACKEND', 'Agg')
+    nb = nbformat.read(OVERVIEW, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': str(OVERVIEW.parent)}}).execute()
+    outs = '\n'.join(o.get('data', {}).get('text/markdown', '') + ''.join(o.get('text', '')) for c in nb.cells
+                     if c.cell_type == 'code' for o in c.get('outputs', []))
+    for nb_path in NBS:   # every row's case of every page appears in the overview's tables
+        page = nbformat.read(nb_path, as_version=4)
+        src = next(c.source for c in page.cells if c.cell_type == 'code' and 'CPU_ROWS = [' in c.source)
+        for case in (m.split("'")[0] for m in src.split("case='")[1:]):
+            assert f'| {case} |' in outs, f'{nb_path.name}: row {case!r} is missing from the overview'

@@ -1,6 +1,6 @@
 """Re-render the experiment notebooks from their committed run records (normal mode: no smoke, nothing long runs).
 
-    python tools/render_experiments.py [nbs/experiments/e11_dm.ipynb ...]   # default: every nbs/experiments/e*.ipynb
+    python tools/render_experiments.py [nbs/experiments/e11_dm.ipynb ...]   # default: every page, overview last
 
 Executes each notebook in place with nbclient (cwd = nbs/experiments), so its outputs show the records in
 nbs/experiments/results/. Without a GPU the paper-tier cells list missing records as pending; they never start a run.
@@ -29,5 +29,6 @@ if __name__ == '__main__':
     os.environ.pop('MPLBACKEND', None)   # the kernel's inline backend, so that figures are kept in the outputs
     data = next((p for p in (ROOT.parent / 'shared' / 'data', ROOT / '.data') if p.exists()), None)
     if data is not None: os.environ.setdefault('CONDENSE_NB_DATA', str(data))
-    paths = [Path(p).resolve() for p in sys.argv[1:]] or sorted((ROOT / 'nbs' / 'experiments').glob('e*.ipynb'))
+    exp = ROOT / 'nbs' / 'experiments'
+    paths = [Path(p).resolve() for p in sys.argv[1:]] or [*sorted(exp.glob('e*.ipynb')), exp / 'overview.ipynb']
     for p in paths: print(f'{p.relative_to(ROOT)}: rendered in {render(p):.0f} s', flush=True)
