@@ -27,8 +27,9 @@ __all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca',
            'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
            'save_condensed', 'CondensedSet', 'load_condensed', 'protocol_kwargs', 'evaluate_condensed',
            'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'cpu_model', 'device_name',
-           'update_record', 'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'results_table',
-           'record_curve', 'budget_curves', 'changed_settings', 'run_card']
+           'update_record', 'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'format_paper',
+           'format_acc', 'paper_delta', 'results_table', 'record_curve', 'budget_curves', 'changed_settings',
+           'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -632,25 +633,35 @@ def record_budget(rec:dict) -> str:
         parts.append(f"{rec['wall_seconds'] / 3600:.1f} h" + (' (last process of a resumed run)' if resumed else ''))
     return ', '.join(parts)
 
+def format_paper(paper:tuple|None) -> str:
+    "A paper number `(mean, std or None)` as the tables write it ('—' when there is none)."
+    return '—' if not paper else f'{paper[0]:.1f}' if paper[1] is None else f'{paper[0]:.1f} ± {paper[1]:.1f}'
+
+def format_acc(rec:dict) -> str:
+    "A record's accuracy: mean ± std over its networks, or '(1 net)' when a single network gives no spread."
+    one = sum(len(r['accs']) for r in rec['runs'].values()) == 1
+    return f"{rec['mean']:.1f}" + (' (1 net)' if one else f" ± {rec['std']:.1f}")
+
+def paper_delta(mean:float, paper:tuple|None) -> str:
+    "Ours minus the paper, marked ⚠ when short by more than the paper's std (by anything when no std is quoted)."
+    if not paper: return ''
+    delta = mean - paper[0]
+    return f'{delta:+.1f}' + (' ⚠' if delta < -(paper[1] or 0.) else '')
+
 def results_table(rows:list[dict]) -> str:
     "Markdown table: `rows` of dict(case, record=path, paper=(mean, std or None) or None, protocol='...')."
     out = ['| case | paper | ours | Δ | budget | protocol vs paper |', '|---|---|---|---|---|---|']
     for row in rows:
         path = Path(row['record'])
         paper = row.get('paper')
-        p = ('—' if not paper else f'{paper[0]:.1f}' if paper[1] is None else f'{paper[0]:.1f} ± {paper[1]:.1f}')
+        p = format_paper(paper)
         rec = json.loads(path.read_text()) if path.exists() else None
         if rec is None or not rec.get('runs'):
             out.append(f"| {row['case']} | {p} | pending | | no record yet ({path.parent.name}) | "
                        f"{row.get('protocol', '')} |")
             continue
-        one = sum(len(r['accs']) for r in rec['runs'].values()) == 1   # a single network: no spread to quote
-        ours = f"{rec['mean']:.1f}" + (' (1 net)' if one else f" ± {rec['std']:.1f}")
+        ours, d = format_acc(rec), paper_delta(rec['mean'], paper)
         if rec['config'].get('smoke'): ours, d = f'{ours} (smoke, not a result)', ''
-        elif paper:
-            delta = rec['mean'] - paper[0]
-            d = f'{delta:+.1f}' + (' ⚠' if delta < -(paper[1] or 0.) else '')   # no std given: any shortfall
-        else: d = ''
         out.append(f"| {row['case']} | {p} | {ours} | {d} | {record_budget(rec)} | {row.get('protocol', '')} |")
     return '\n'.join(out)
 
