@@ -45,6 +45,21 @@ def test_committed_record_is_a_result(path):
         assert (path.parent / f'synset_seed{seed}.safetensors').exists(), f'{path}: set file of seed {seed} missing'
 
 
+EVALS = sorted(p for p in (ROOT / 'nbs' / 'experiments' / 'results').rglob('eval_*.json') if 'apps' not in p.parts)
+
+
+@pytest.mark.parametrize('path', EVALS, ids=[f'{p.parent.name}/{p.stem}' for p in EVALS])
+def test_committed_evaluation_is_a_result(path):
+    "A committed `condense_nb evaluate --json` file: its device and commit, a mean that is its accuracies' mean, its set."
+    ev = json.loads(path.read_text())
+    assert {'device', 'commit', 'torch', 'seconds', 'set', 'overrides', 'result'} <= set(ev), path
+    assert ev['commit'] not in ('', 'unknown') and ev['seconds'] > 0, path
+    res = ev['result']
+    assert res['accs'] and len(res['accs']) == res['n'] and all(0 <= a <= 100 for a in res['accs']), path
+    assert abs(res['mean'] - sum(res['accs']) / len(res['accs'])) < 1e-6, f'{path}: mean is not the accuracies\' mean'
+    assert (path.parent / Path(ev['set']).name).exists(), f'{path}: the evaluated set is not committed beside it'
+
+
 def test_experiment_pages_render_every_committed_record():
     "Each experiment notebook's committed outputs show its committed CPU-tier records (no stale 'pending' row)."
     for nb_path in NBS + [OVERVIEW]:

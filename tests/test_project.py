@@ -1,7 +1,8 @@
 """Project-level invariants: package metadata, generated modules, book table of contents."""
-import configparser, importlib, json, re
+import configparser, importlib, json, re, sys
 from pathlib import Path
 
+import nbformat, pytest
 import condense_nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +49,27 @@ def test_toc_lists_existing_files_and_every_chapter():
 def test_experiments_never_execute_in_book_or_nbdev_test():
     assert (ROOT / 'nbs' / 'experiments' / '.notest').exists()
     assert 'experiments/*' in (ROOT / '_config.yml').read_text()
+
+
+def _notebook(path, *cells):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_notebooks_caches_passing_and_fails_on_a_raising_chapter(tmp_path, capsys):
+    "tools/execute_notebooks.py (CI step 4): outputs cached by code hash, reused on a rerun; a raising cell fails it."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    try: import execute_notebooks as ex
+    finally: sys.path.pop(0)
+    assert ex.chapters() == sorted((ROOT / 'nbs').glob('[0-9]*.ipynb')) and ex.chapters()
+    ok = _notebook(tmp_path / 'ok.ipynb', 'x = 2', 'assert x == 2')
+    bad = _notebook(tmp_path / 'bad.ipynb', 'x = 1', "assert x == 2, 'x is not 2'")
+    cache = ['--cache', str(tmp_path / 'cache')]
+    assert ex.main([str(ok), *cache]) == 0
+    assert ex.main([str(ok), *cache]) == 0 and '1 of 1 notebooks already cached; executing 0' in capsys.readouterr().out
+    assert ex.main([str(ok), str(bad), *cache]) == 1
+    out = capsys.readouterr()
+    assert 'x is not 2' in out.err and "not cached: ['bad.ipynb']" in out.err
+    with pytest.raises(SystemExit): ex.main([str(tmp_path / 'missing.ipynb'), *cache])
