@@ -34,7 +34,9 @@ def main(argv=None):
     p.add_argument('--smoke', action='store_true', help='each method\'s smoke settings (CPU rehearsal)')
     p.add_argument('--only', nargs='*', default=None, help='run only these cell names')
     a = p.parse_args(argv)
-    from condense_nb.runner import run_experiment
+    from condense_nb.runner import run_experiment, load_methods
+    from condense_nb.engine import METHODS
+    load_methods()
     t0, done = time.time(), {}
     for name, dataset, method, ipc, kw, estimate in CELLS:
         if a.only and name not in a.only: continue
@@ -42,7 +44,10 @@ def main(argv=None):
         if not a.smoke and left < estimate:
             print(f'skip {name}: {left:.0f} s left, estimate {estimate} s', flush=True); continue
         kw = dict(kw)
-        if a.smoke: kw.update(iterations=None, seeds=(0,))
+        if a.smoke:   # the cell's own keys still go through, but the method's smoke values win where both set one
+            kw.update(iterations=None, seeds=(0,))
+            for k in ('objective_kw', 'param_kw'):
+                if kw.get(k): kw[k] = {**kw[k], **METHODS[method].smoke.get(k, {})}
         t = time.time()
         rec = run_experiment(dataset, method, ipc, out=Path(a.out) / name, root=a.data, smoke=a.smoke, progress=False, **kw)
         done[name] = dict(mean=rec['mean'], std=rec['std'], seconds=round(time.time() - t, 1), device=rec['device'])
