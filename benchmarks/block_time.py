@@ -14,6 +14,7 @@ processes' memory traffic).
 
     python benchmarks/block_time.py                          # MNIST and CIFAR-10 shapes, chunk 256, 1 thread
     python benchmarks/block_time.py --datasets cifar10 --chunk 64 --no-compile --reps 8
+    python benchmarks/block_time.py --fuse-stem      # adds block 1 fused (`stem_fold` + `stem_pool`, DM's fuse_stem)
 """
 from __future__ import annotations
 import argparse, statistics, sys, time
@@ -46,11 +47,12 @@ def main(argv=None):
     p.add_argument('--no-compile', action='store_true', help='eager blocks instead of torch.compile')
     p.add_argument('--no-cl', action='store_true', help='NCHW instead of channels-last')
     p.add_argument('--probe-n', type=int, default=2048)
+    p.add_argument('--fuse-stem', action='store_true', help="also time block 1 fused (DM's fuse_stem), same input")
     a = p.parse_args(argv)
     if a.chunk < 1 or a.reps < 1: p.error(f'--chunk and --reps must be >= 1, got {a.chunk} and {a.reps}')
     torch.set_num_threads(a.threads)
     from condense_nb.core import keep_freed_memory
-    from condense_nb.nets import get_net
+    from condense_nb.nets import get_net, stem_fold, stem_pool
     from flops import matmul_gflops, count_flops, device_name, git_commit
     keep_freed_memory()
     out = {}
@@ -69,13 +71,22 @@ def main(argv=None):
             for b in blocks: xs.append(x); x = b(x)
             fns = [b if a.no_compile else torch.compile(b, dynamic=False) for b in blocks]
             fl = [count_flops(lambda _, b=b, xi=xi: b(xi), 0)[0] for b, xi in zip(blocks, xs)]
+            if a.fuse_stem:   # block 1 again, fused; its FLOPs counted as the plain block's (the same products)
+                conv, norm = blocks[0][0], blocks[0][1]
+                fold, pool = (f if a.no_compile else torch.compile(f, dynamic=False) for f in (stem_fold, stem_pool))
+                fns.append(lambda x: pool(*fold(x, conv.weight, norm.weight, norm.bias, norm.eps, conv.padding[0])))
+                xs.append(xs[0].contiguous()); fl.append(fl[0])
+                err = (fns[-1](xs[-1]) - blocks[0](xs[0])).abs().max().item()
+                print(f'{ds}: block 1 fused against plain, max abs difference {err:.1e}')
             for f, xi in zip(fns, xs): f(xi); f(xi)   # compile, warm up
-            times = [[] for _ in blocks]
+            times = [[] for _ in fns]
             for r in range(a.reps):
                 order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
                 for i in order:
                     t0 = time.process_time(); fns[i](xs[i]); times[i].append(time.process_time() - t0)
         med = [statistics.median(t) for t in times]
+        fused = None
+        if a.fuse_stem: fused, med, fl, xs = (med[-1], fl[-1]), med[:-1], fl[:-1], xs[:-1]
         total = sum(med)
         rate = sum(fl) / total / 1e9
         print(f'\n{ds} ({c}x{hw}x{hw}), {a.chunk} images, {len(blocks)} blocks: {total * 1e3:.0f} CPU-ms, '
@@ -87,6 +98,12 @@ def main(argv=None):
                   f"{f / 1e9:7.2f} {100 * f / sum(fl):6.1f}% {f / m / 1e9:9.1f} {100 * f / m / 1e9 / peak:7.1f}%")
         out[ds] = [dict(block=i + 1, in_shape=tuple(xi.shape[1:]), cpu_s=m, flops=f)
                    for i, (m, f, xi) in enumerate(zip(med, fl, xs))]
+        if fused:
+            m, f = fused
+            print(f"{'1 fused':>7} {'x'.join(map(str, xs[0].shape[1:])):>12} {m * 1e3:8.1f} {'':>7} {f / 1e9:7.2f} "
+                  f"{'':>7} {f / m / 1e9:9.1f} {100 * f / m / 1e9 / peak:7.1f}%   (block 1: {med[0] / m:.2f}x; all "
+                  f"blocks with it fused: {total / (total - med[0] + m):.2f}x)")
+            out[ds].append(dict(block='1 fused', in_shape=tuple(xs[0].shape[1:]), cpu_s=m, flops=f))
     return out
 
 

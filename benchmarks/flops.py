@@ -123,6 +123,7 @@ def dm_runner(a, real, variant: str):
         elif s == 'cl': net_kw['channels_last'] = True
         elif s == 'onepass': kw['chunk'] = None
         elif s == 'compile': kw['compile'] = True
+        elif s == 'stem': kw['fuse_stem'] = True   # with compile
         elif s.startswith('chunk'): kw['chunk'] = int(s[5:])
         else: raise SystemExit(f'unknown DM switch {s!r} in {variant!r}')
     dm = DM(net_kw=net_kw, **kw)

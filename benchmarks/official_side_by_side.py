@@ -319,6 +319,12 @@ def v_dmchunk16():
 
 
 @_variant()
+def v_dmstem():
+    "DM(fuse_stem=True): the real side's first block fused (no full-resolution map; the library's switch, needs dmcompile)."
+    _defaults('dm.DM', fuse_stem=True)
+
+
+@_variant()
 def v_dcbf16():
     "GradientMatching(real_autocast='bf16') for DC/DSA: the real gradient under bf16 autocast (synthetic side fp32)."
     _defaults('gm.GradientMatching', real_autocast='bf16')

@@ -14,7 +14,7 @@ from torch import Tensor
 from .core import *
 from .data import ClassSampler
 from .nets import (NETS, get_net, embed_fn, net_state, compile_options, autocast_context,
-    warn_if_emulated, AUTOCAST_DTYPES)
+    warn_if_emulated, AUTOCAST_DTYPES, stem_embed_fn, stem_fusable)
 from .augment import DSA
 from .engine import Objective, OBJECTIVES, Method, register_method, class_means, seed_from
 
@@ -127,6 +127,7 @@ class DM(Objective):
                  pool_order:str='shuffle', # 'shuffle': no replacement, reshuffled each pass; 'random': with replacement
                  real_autocast:str|None=None, # 'bf16'/'fp16': real-side forward under autocast (opt-in); None: fp32
                  compile:bool|str|dict=False, # `torch.compile` the embedding (`compile_options`); same values
+                 fuse_stem:bool=False, # real side: the ConvNet's first block fused (`stem_embed_fn`); needs compile
                 ):
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
@@ -149,6 +150,16 @@ class DM(Objective):
         self._real_autocast = None if real_autocast is None else check_choice('real_autocast', real_autocast,
                                                                               list(AUTOCAST_DTYPES))
         self._compile, self._embed_fns = compile_options(compile), {}
+        if not isinstance(fuse_stem, bool): raise TypeError(f'fuse_stem must be True or False, got {fuse_stem!r}')
+        self._fuse_stem = fuse_stem
+        if self._fuse_stem:
+            if self._compile is None:
+                raise ValueError('fuse_stem=True needs compile (torch.compile generates its kernel), got compile=False')
+            if self._real_autocast is not None:
+                raise ValueError(f'fuse_stem=True is a float32 path; it cannot run with '
+                                 f'real_autocast={self._real_autocast!r}')
+            why = stem_fusable(get_net(net, 3, 10, 32, **{k: v for k, v in self.net_kw.items() if k != 'seed'}))
+            if why is not None: raise ValueError(f'fuse_stem=True cannot fuse net {net!r} {self.net_kw}: {why}')
 
     @property
     def real_means(self) -> dict:
@@ -163,7 +174,8 @@ class DM(Objective):
                 f'dsa={self.dsa.strategy if self.dsa else None!r}' +
                 (f', pool={len(self.seeds)}, pool_order={self.pool_order!r}' if self.seeds else '') +
                 (f', real_autocast={self._real_autocast!r}' if self._real_autocast else '') +
-                (f', compile={self._compile}' if self._compile is not None else ''))
+                (f', compile={self._compile}' if self._compile is not None else '') +
+                (', fuse_stem=True' if self._fuse_stem else ''))
 
     @property
     def real_autocast(self) -> str|None: return self._real_autocast
@@ -176,11 +188,12 @@ class DM(Objective):
         warn_if_emulated('real_autocast', self._real_autocast, device)   # once, on a CPU without native bf16
         return autocast_context(self._real_autocast, device)
 
-    def embed(self, net:torch.nn.Module, x:Tensor) -> Tensor:
+    def embed(self, net:torch.nn.Module, x:Tensor, real:bool=False) -> Tensor:
         "`net.embed(x)`; with `compile`, through one compiled functional embedding per architecture (same values)."
         if self._compile is None: return net.embed(x)
-        key = (repr(net), str(x.device), getattr(net, 'channels_last', False))
-        if key not in self._embed_fns: self._embed_fns[key] = embed_fn(net, self._compile)
+        stem = real and self._fuse_stem   # the fused first block serves the real side (no gradient) only
+        key = (repr(net), str(x.device), getattr(net, 'channels_last', False), stem)
+        if key not in self._embed_fns: self._embed_fns[key] = (stem_embed_fn if stem else embed_fn)(net, self._compile)
         return self._embed_fns[key](net_state(net), x)
 
     def pool_seed_at(self, k:int) -> int:
@@ -222,7 +235,8 @@ class DM(Objective):
         net = net or self.embedder(real, s)
         with self.real_context(real.x.device):
             m = real_mean_embeddings(real, net, lambda x, c: self.augment(x, s, c), self.chunk,
-                                     joint=batch_coupled(net), embed=lambda x: self.embed(net, x), classes=cs)
+                                     joint=batch_coupled(net), embed=lambda x: self.embed(net, x, real=True),
+                                     classes=cs)
         if self.seeds is not None:   # the cache holds (C, E); rows no one computed here (another process's) stay NaN
             full = self.real_means.get(s)
             if full is None: full = m.new_full((real.n_classes, m.shape[1]), float('nan'))
@@ -245,7 +259,8 @@ class DM(Objective):
             # in chunks (memory of `chunk` images), or one pass: chunk=None, or batch norm (official joint pass)
             step = len(x_real) if self.chunk is None or batch_coupled(net) else self.chunk
             with torch.no_grad(), self.real_context(x_real.device):
-                e_real = torch.cat([self.embed(net, x_real[i:i + step]).float() for i in range(0, len(x_real), step)])
+                e_real = torch.cat([self.embed(net, x_real[i:i + step], real=True).float()
+                                    for i in range(0, len(x_real), step)])
             m_real = class_means(e_real, y_real, len(cs))
         order = torch.argsort(y_syn, stable=True)
         x_s, y_s = x_syn[order], y_syn[order]

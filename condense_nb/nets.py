@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_nets.ipynb #ee8e49fd
 from __future__ import annotations
-import contextlib, copy, inspect, warnings
+import contextlib, copy, inspect, itertools, warnings
 from functools import partial
 from typing import Callable
 
@@ -19,7 +19,7 @@ from .core import *
 __all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'AUTOCAST_DTYPES', 'SizedNet', 'norm_layer',
            'act_layer', 'pool_layer', 'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18',
            'ResNet10', 'get_net', 'compile_options', 'autocast_context', 'net_state', 'embed_fn', 'cpu_has_native',
-           'warn_if_emulated']
+           'warn_if_emulated', 'stem_fusable', 'stem_fold', 'stem_pool', 'stem_embed_fn']
 
 # %% ../nbs/02_nets.ipynb #642435a8
 def _im_size(im_size) -> tuple:
@@ -381,3 +381,87 @@ def warn_if_emulated(switch:str, # the switch's name, for the message (e.g. 'rea
                   f"float32 (a ConvNet training step: 12-14x on an AVX2 EPYC); leave {switch} unset on this machine",
                   RuntimeWarning, stacklevel=2)
     return True
+
+# %% ../nbs/02_nets.ipynb #f94b7b55
+def stem_fusable(net:nn.Module) -> str|None:
+    "None if the first block of `net` can be fused (`stem_embed_fn`), else why not."
+    if not isinstance(net, ConvNet): return f'{type(net).__name__} is not a ConvNet'
+    layers = list(net.features)[:4]
+    if len(layers) < 4: return 'the first block is not conv, norm, activation, pooling'
+    conv, norm, act, pool = layers
+    if not (isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+            and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == 'zeros'
+            and isinstance(conv.padding, tuple) and conv.padding[0] == conv.padding[1]):
+        return 'the first layer is not a 3x3, stride-1 convolution with the same zero padding on every side'
+    if not (isinstance(norm, nn.GroupNorm) and norm.num_groups == norm.num_channels and norm.affine):
+        return f'the first norm is {type(norm).__name__}, not instance norm (GroupNorm(C, C))'
+    if not isinstance(act, nn.ReLU): return f'the first activation is {type(act).__name__}, not ReLU'
+    if not (isinstance(pool, nn.AvgPool2d) and pool.kernel_size in (2, (2, 2)) and pool.stride in (2, (2, 2))
+            and pool.padding in (0, (0, 0)) and not pool.ceil_mode):
+        return f'the first pooling is {type(pool).__name__}, not 2x2 average pooling'
+    h, w = (s + 2 * conv.padding[0] - 2 for s in net.in_shape[1:])
+    if h % 2 or w % 2: return f'the first convolution gives {h}x{w} maps, not even sizes'
+    return None
+
+# %% ../nbs/02_nets.ipynb #ede4a7b7
+def stem_fold(x:torch.Tensor, # images (N, C, H, W)
+              weight:torch.Tensor, # the first convolution's weight (W, C, 3, 3)
+              gamma:torch.Tensor, beta:torch.Tensor, # instance norm's scale and shift (W,)
+              eps:float, pad:int, # instance norm's epsilon; the convolution's zero padding
+             ) -> tuple:
+    "Polyphase padded images (N, C, 2, 2, H'/2, W'/2), per-image folded weights (N, K, W) and shifts (N, W)."
+    xp = F.pad(x, (pad,) * 4)
+    cols = F.unfold(xp, 3)                                          # p_l for every output position: (N, K, L)
+    p_bar = cols.mean(-1)                                           # (N, K)
+    cen = cols - p_bar[:, :, None]
+    cov = torch.bmm(cen, cen.transpose(1, 2)) / cols.shape[-1]      # Sigma: (N, K, K), centred first (no cancellation)
+    w = weight.reshape(len(weight), -1)                             # (W, K)
+    var = ((w @ cov) * w).sum(-1)                                   # sigma_o^2 = w_o' Sigma w_o: (N, W)
+    s = gamma * torch.rsqrt(var + eps)
+    w_t = (w * s[:, :, None]).transpose(1, 2).contiguous()          # w~ = s w: (N, K, W)
+    b_t = beta - s * (p_bar @ w.T)                                  # b~ = beta - s w' p_bar (the bias cancels): (N, W)
+    n, c, hp, wp = xp.shape
+    poly = xp.reshape(n, c, hp // 2, 2, wp // 2, 2).permute(0, 1, 3, 5, 2, 4).contiguous()
+    return poly, w_t, b_t
+
+def stem_pool(poly:torch.Tensor, # polyphase padded images from `stem_fold`
+              w_t:torch.Tensor, b_t:torch.Tensor, # folded weights and shifts from `stem_fold`
+             ) -> torch.Tensor:
+    "The first block's output: mean over each 2x2 window of ReLU(w~' p + b~), (N, W, H/2, W/2) in channels-last order."
+    n, c, _, _, hq, wq = poly.shape
+    h, w = hq - 1, wq - 1          # pooled size: (H + 2 pad - 2) / 2
+    out = 0
+    for a, b in itertools.product((0, 1), (0, 1)):                  # the four positions of a pooling window
+        z = b_t[:, None, None, :]
+        for k, (ci, dh, dw) in enumerate(itertools.product(range(c), range(3), range(3))):   # unfold's tap order
+            r, q = a + dh, b + dw                                   # padded row 2i + r, column 2j + q
+            tap = poly[:, ci, r % 2, q % 2, r // 2:r // 2 + h, q // 2:q // 2 + w]
+            z = z + tap[..., None] * w_t[:, None, None, k]
+        out = out + z.relu()
+    return (out * 0.25).permute(0, 3, 1, 2)
+
+# %% ../nbs/02_nets.ipynb #75770fa9
+def stem_embed_fn(net:SizedNet, # a template ConvNet whose first block `stem_fusable` accepts
+                  compile:bool|str|dict|None=True, # see `compile_options`; False: not compiled (slow; for tests)
+                 ) -> Callable:
+    "`f(state, x)` as `embed_fn(net)`, with the first block computed by `stem_fold` and `stem_pool`, each compiled."
+    why = stem_fusable(net)
+    if why is not None: raise ValueError(f'cannot fuse the first block of this {type(net).__name__}: {why}')
+    tmpl = copy.deepcopy(net)
+    rest = nn.Sequential(*list(tmpl.features)[4:])
+    pad, eps, cl = net.features[0].padding[0], float(net.features[1].eps), getattr(net, 'channels_last', False)
+    def tail(state, y):
+        y = functional_call(rest, state, (y,)) if len(rest) else y
+        return y.flatten(1)
+    opts = compile_options(compile)
+    fold, pool, tail = (f if opts is None else torch.compile(f, **opts) for f in (stem_fold, stem_pool, tail))
+    def f(state, x):
+        tmpl._check(x)
+        y = pool(*fold(x, state['features.0.weight'], state['features.1.weight'], state['features.1.bias'], eps, pad))
+        if not cl: y = y.contiguous()   # NCHW, as the rest of the net would otherwise see it
+        rest_state = {}   # layers 4, 5, ... of `features`, renamed 0, 1, ... as in `rest`
+        for k, v in state.items():
+            top, *sub = k.split('.', 2)
+            if top == 'features' and int(sub[0]) >= 4: rest_state[f'{int(sub[0]) - 4}.{sub[1]}'] = v
+        return tail(rest_state, y)
+    return f

@@ -16,6 +16,7 @@ from condense_nb.augment import dsa_strategy_for
 from condense_nb.engine import PixelParam
 from condense_nb.dm import DM
 from condense_nb.gm import GradientMatching
+from condense_nb.nets import get_net, net_state, stem_embed_fn
 
 
 @functools.cache
@@ -65,6 +66,24 @@ def test_dm_compiled_embedding_matches_eager(real_autocast):
                     1e-4 if real_autocast is None else 1e-2)
     assert len(fast._embed_fns) == 1
     print(f'DM ({real_autocast or "fp32"}) with inductor: {time.perf_counter() - t0:.1f} s including compilation')
+
+
+@needs_inductor
+def test_dm_fused_stem_matches_eager():
+    "fuse_stem=True with inductor gives the eager loss and gradient; `stem_embed_fn` gives `embed` on MNIST/CIFAR shapes."
+    kw = dict(dsa_strategy=dsa_strategy_for('digits'), net_kw={'width': 32, 'depth': 2})
+    fast = DM(16, compile=True, fuse_stem=True, **kw)
+    t0 = time.perf_counter()
+    for seed in (5, 6):   # the second draw is a fresh network through the same compiled functions
+        assert_same(loss_grad(fast, seed), loss_grad(DM(16, **kw), seed), 1e-5, 1e-4)
+    assert sorted(k[-1] for k in fast._embed_fns) == [False, True]   # synthetic side: plain; real side: fused
+    for c, hw in ((1, 28), (3, 32)):
+        net = get_net('ConvNet', c, 10, hw, seed=c, width=16, channels_last=True).requires_grad_(False)
+        x = torch.randn(8, c, hw, hw, generator=torch.Generator().manual_seed(c))
+        ref = net.embed(x)
+        err = ((stem_embed_fn(net)(net_state(net), x) - ref).abs().max() / ref.abs().max()).item()
+        assert err < 1e-5, (c, hw, err)
+    print(f'DM fuse_stem with inductor: {time.perf_counter() - t0:.1f} s including compilation')
 
 
 @needs_inductor
@@ -208,9 +227,10 @@ def test_block_time_benchmark_runs():
         'block_time', Path(__file__).resolve().parents[1] / 'benchmarks' / 'block_time.py')
     mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
     res = mod.main(['--datasets', 'mnist', 'cifar10', '--chunk', '4', '--width', '8', '--reps', '1', '--no-compile',
-                    '--probe-n', '128'])
+                    '--probe-n', '128', '--fuse-stem'])
     for ds, (c, hw1) in {'mnist': (1, 32), 'cifar10': (3, 32)}.items():   # MNIST's first conv pads 3: 32 x 32 out
-        rows = res[ds]
+        rows, fused = res[ds][:-1], res[ds][-1]
+        assert fused['block'] == '1 fused' and fused['flops'] == rows[0]['flops'] and fused['cpu_s'] > 0
         assert [r['in_shape'] for r in rows] == [(c, 28 if ds == 'mnist' else 32, 28 if ds == 'mnist' else 32),
                                                  (8, 16, 16), (8, 8, 8)]
         assert [r['flops'] for r in rows] == [2 * 4 * hw1 * hw1 * 8 * c * 9, 2 * 4 * 16 * 16 * 8 * 8 * 9,
