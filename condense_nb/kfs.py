@@ -259,8 +259,8 @@ register_method(Method('kfs', DM, param='kfs', lr_img=0.1, momentum=None, optimi
                        init='real', objective_kw={'batch_real': None, 'pool': 20000},
                        param_kw={'decoder': 'low', 'channels': [6, 9, 12], 'n_decoders': 8, 'pretrain_steps': 2000},
                        dsa=True, eval_epochs=200,
-                       smoke=dict(objective_kw={'pool': 4}, param_kw={'pretrain_steps': 20, 'n_decoders': 2,
-                                                                      'pretrain_batch': 32}),
+                       smoke=dict(objective_kw={'pool': 4, 'net_kw': {'width': 16}},   # smoke: a narrow matching net
+                                  param_kw={'pretrain_steps': 20, 'n_decoders': 2, 'pretrain_batch': 32}),
                        source='KFS (appendix A; §3.1 decoder 12-9-6-3, 8 decoders; full-batch DM eq. 1 with '
                               'precomputed real means); DSA in the objective and the evaluation, '
                               'decoder_noise 0.1: our choices'))
