@@ -188,7 +188,9 @@ class DM(Objective):
         warn_if_emulated('real_autocast', self._real_autocast, device)   # once, on a CPU without native bf16
         return autocast_context(self._real_autocast, device)
 
-    def embed(self, net:torch.nn.Module, x:Tensor, real:bool=False) -> Tensor:
+    def embed(self, net:torch.nn.Module, x:Tensor,
+              real:bool=False, # a real-side pass (no gradient): with `fuse_stem`, through the fused first block
+             ) -> Tensor:
         "`net.embed(x)`; with `compile`, through one compiled functional embedding per architecture (same values)."
         if self._compile is None: return net.embed(x)
         stem = real and self._fuse_stem   # the fused first block serves the real side (no gradient) only
