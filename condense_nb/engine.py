@@ -51,7 +51,8 @@ class CancelFit(Exception):
 class Parameterization(Hooks, nn.Module):
     "Base class: learnable tensors rendered into a labelled synthetic set by `forward(generator) -> (x, y)`."
     stochastic = False  # True when `forward` samples (e.g. HaBa's hallucinators): evaluation re-renders every epoch
-    costly_init = False  # True when `init` trains something (a generator): the runner caches the initialised set
+    costly_init = False  # True when `init` trains something (a generator): the runner caches the initialised set,
+                         # and `init` takes `ckpt`, a checkpoint file from which that training resumes
     n_classes: int
 
     def forward(self, generator:torch.Generator|None=None) -> tuple[Tensor, Tensor]: raise NotImplementedError

@@ -5,6 +5,7 @@
 # %% ../nbs/14_generative.ipynb #fbb2c1da
 from __future__ import annotations
 import math
+from pathlib import Path
 from typing import Sequence
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,7 @@ class CondGenerator(nn.Module):
                  out_shape:tuple, # (channels, H, W) of the images
                  width:int=128, # feature maps per convolution
                  proj_dim:int|None=None, # length of the projected embedding (None: z_dim, to balance it with the code)
+                 balance:bool=False, # also rescale each projected embedding to unit RMS, the scale of a N(0, I) code
                 ):
         super().__init__()
         self.z_dim, self.emb_dim = check_int('z_dim', z_dim, min_value=1), check_int('emb_dim', emb_dim, min_value=1)
@@ -50,7 +52,7 @@ class CondGenerator(nn.Module):
         self.out_shape, width = tuple(int(s) for s in out_shape), check_int('width', width, min_value=1)
         proj_dim = self.z_dim if proj_dim is None else check_int('proj_dim', proj_dim, min_value=1)
         self.n_blocks, (h0, w0) = up_blocks(self.out_shape[1:])
-        self.width, self.start = width, (h0, w0)
+        self.width, self.start, self.balance = width, (h0, w0), bool(balance)
         self.proj = nn.Linear(self.emb_dim, proj_dim)
         self.fc = nn.Linear(self.z_dim + proj_dim, width * h0 * w0)
         layer = lambda: [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1),
@@ -64,7 +66,9 @@ class CondGenerator(nn.Module):
             raise ValueError(f'codes must have shape (N, {self.z_dim}), got {tuple(z.shape)}')
         if e.shape != (z.shape[0], self.emb_dim):
             raise ValueError(f'class embeddings must have shape ({z.shape[0]}, {self.emb_dim}), got {tuple(e.shape)}')
-        h = self.fc(torch.cat([z, self.proj(e)], 1)).view(-1, self.width, *self.start)
+        c = self.proj(e)
+        if self.balance: c = c * torch.rsqrt(c.pow(2).mean(1, keepdim=True) + 1e-12)   # RMS 1, as E|z|^2 / C = 1
+        h = self.fc(torch.cat([z, c], 1)).view(-1, self.width, *self.start)
         x = self.to_img(self.blocks(h))
         H, W = self.out_shape[1:]
         t, l = (x.shape[2] - H) // 2, (x.shape[3] - W) // 2
@@ -458,7 +462,8 @@ class GeneratorParam(Parameterization):
     def meta(self):
         g = self.gen
         return {'kind': 'generator', 'ipc': self.ipc, 'z_dim': g.z_dim, 'emb_dim': g.emb_dim, 'cond': self.cond,
-                'width': g.width, 'n_blocks': g.n_blocks, 'out_shape': list(g.out_shape), 'lr_gen': self.lr_gen}
+                'width': g.width, 'n_blocks': g.n_blocks, 'out_shape': list(g.out_shape), 'lr_gen': self.lr_gen,
+                'balance': g.balance}
 
 # %% ../nbs/14_generative.ipynb #b2258ea0
 def pretrain_generator(param:GeneratorParam, # its generator is trained in place (the codebook is untouched)
@@ -468,6 +473,8 @@ def pretrain_generator(param:GeneratorParam, # its generator is trained in place
                        batch:int=10, # Gaussian codes per class and step
                        lr:float|None=None, # default: the parameterization's `lr_gen`
                        optimizer:str='sgd', # 'sgd' (momentum 0) or 'adam'
+                       ckpt:str|Path|None=None, # checkpoint file; resumed from if it exists (see `condense`)
+                       ckpt_every:int=25, # steps between checkpoints
                        **objective_kw, # `GenObjective` options (default: L_f + L_GAN, no intra/inter)
                       ) -> list[float]:
     "Pre-train G on the task's data: Algorithm 1 with codes drawn from N(0, I) instead of the codebook; " \
@@ -478,7 +485,7 @@ def pretrain_generator(param:GeneratorParam, # its generator is trained in place
     view = _GaussianCodes(param, batch)
     hist = condense(view, GenObjective(**kw), real, steps, lr_img=param.lr_gen if lr is None else lr,
                     momentum=0. if optimizer == 'sgd' else None, optimizer=optimizer,
-                    seed=derive_seed(seed, 'pretrain'), progress=False)
+                    seed=derive_seed(seed, 'pretrain'), ckpt=ckpt, ckpt_every=ckpt_every, progress=False)
     return hist.loss
 
 # %% ../nbs/14_generative.ipynb #7debf90d
@@ -490,11 +497,13 @@ def _init(cls, real:ClassSampler, # real training data
           cond:str='class', # class embedding: 'onehot', 'online' or 'class' (paper Table 6)
           z_dim:int=64, # C: code length
           width:int=128, # generator width
+          balance:bool=False, # rescale the projected class embedding to the codes' RMS (`CondGenerator`)
           net_kw:dict|None=None, # options of the feature-extractor ConvNet (give phi the same via the objective)
           feat_steps:int=1000, # training steps of the class-feature extractor (cond='class')
           pretrain_steps:int=1000, # generator pre-training steps (init='pretrain')
           pretrain_kw:dict|None=None, # further `pretrain_generator` options
           lr_gen:float=0.001, # learning rate of G during condensation (paper: 0.001)
+          ckpt:str|Path|None=None, # checkpoint file of the pre-training (resumed from if it exists; `init_param`)
          ):
     "Build the generative set: class embeddings, generator (pre-trained unless init='random'), Gaussian codebook."
     ipc = check_int('ipc', ipc, min_value=1)
@@ -506,11 +515,11 @@ def _init(cls, real:ClassSampler, # real training data
     emb = class_embeddings(real, cond, net)
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(derive_seed(seed, 'gen'))
-        gen = CondGenerator(z_dim, emb.shape[1], (i.channels, *i.im_size), width).to(real.device)
+        gen = CondGenerator(z_dim, emb.shape[1], (i.channels, *i.im_size), width, balance=balance).to(real.device)
     codebook = torch.randn(ipc, z_dim, generator=make_generator(derive_seed(seed, 'codebook'))).to(real.device)
     param = cls(gen, emb, codebook, cond, lr_gen)
     if init == 'pretrain':
-        pretrain_generator(param, real, pretrain_steps, seed=derive_seed(seed, 'pretrain'),
+        pretrain_generator(param, real, pretrain_steps, seed=derive_seed(seed, 'pretrain'), ckpt=ckpt,
                            **({'net_kw': net_kw} | (pretrain_kw or {})))
     return param
 
@@ -526,7 +535,7 @@ def from_synset(cls:GeneratorParam, tensors:dict, meta:dict) -> GeneratorParam:
     pre = 'param.gen.'
     sd = {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
     gen = CondGenerator(m['z_dim'], m['emb_dim'], tuple(m['out_shape']), m['width'],
-                        proj_dim=sd['proj.weight'].shape[0])
+                        proj_dim=sd['proj.weight'].shape[0], balance=m.get('balance', False))   # older files: False
     gen.load_state_dict(sd)
     z = tensors['param.Z']
     return cls(gen.to(z.device), tensors['param.emb'], z, m['cond'], m.get('lr_gen', 0.001))

@@ -135,8 +135,8 @@ def init_param(real:ClassSampler, # real training data (on the run's device)
               ) -> Parameterization:
     "The run's initial parameterization: `PARAMS[s['param']].init(...)`, cached when it is costly."
     cls = PARAMS[s['param']]
-    make = lambda: cls.init(real, ipc, init=s['init'], generator=make_generator(derive_seed(seed, 'init')),
-                            **s['param_kw'])
+    make = lambda **kw: cls.init(real, ipc, init=s['init'], generator=make_generator(derive_seed(seed, 'init')),
+                                 **s['param_kw'], **kw)
     if cache_dir is None or not cls.costly_init: return make()
     key = _init_key(real, s, ipc, seed)
     h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -147,12 +147,14 @@ def init_param(real:ClassSampler, # real training data (on the run's device)
             if json.loads(meta['key']) != key: raise ValueError(f'{path} holds another initialisation; remove it')
             tensors = {k: f.get_tensor(k).to(real.x.device) for k in f.keys()}
         return cls.from_synset(tensors, json.loads(meta['meta']))
-    param = make()
     path.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = path.with_name(path.stem + '.ckpt.pt')   # the init's own training resumes from it (`costly_init`)
+    param = make(ckpt=ckpt)
     meta = dict(param=param.meta(), n_classes=param.n_classes)
     with atomic_path(path) as tmp:
         save_file({k: v.cpu().clone() for k, v in param.synset_tensors(0).items()}, str(tmp),
                   metadata={'key': json.dumps(key), 'meta': json.dumps(meta)})
+    ckpt.unlink(missing_ok=True)
     return param
 
 def build_method(real:ClassSampler, # real training data (on the run's device)
