@@ -61,14 +61,17 @@ class CondGenerator(nn.Module):
                                       for _ in range(self.n_blocks)])
         self.to_img = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(width, self.out_shape[0], 3, padding=1))
 
+    def class_input(self, e:Tensor) -> Tensor:
+        "The projected class embeddings, rescaled to RMS 1 (that of a N(0, I) code) when `balance`."
+        c = self.proj(e)
+        return c * torch.rsqrt(c.pow(2).mean(1, keepdim=True) + 1e-12) if self.balance else c
+
     def forward(self, z:Tensor, e:Tensor) -> Tensor:
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f'codes must have shape (N, {self.z_dim}), got {tuple(z.shape)}')
         if e.shape != (z.shape[0], self.emb_dim):
             raise ValueError(f'class embeddings must have shape ({z.shape[0]}, {self.emb_dim}), got {tuple(e.shape)}')
-        c = self.proj(e)
-        if self.balance: c = c * torch.rsqrt(c.pow(2).mean(1, keepdim=True) + 1e-12)   # RMS 1, as E|z|^2 / C = 1
-        h = self.fc(torch.cat([z, c], 1)).view(-1, self.width, *self.start)
+        h = self.fc(torch.cat([z, self.class_input(e)], 1)).view(-1, self.width, *self.start)
         x = self.to_img(self.blocks(h))
         H, W = self.out_shape[1:]
         t, l = (x.shape[2] - H) // 2, (x.shape[3] - W) // 2
