@@ -15,9 +15,10 @@ processes' memory traffic).
     python benchmarks/block_time.py                          # MNIST and CIFAR-10 shapes, chunk 256, 1 thread
     python benchmarks/block_time.py --datasets cifar10 --chunk 64 --no-compile --reps 8
     python benchmarks/block_time.py --fuse-stem      # adds block 1 fused (`stem_fold` + `stem_pool`, DM's fuse_stem)
+    python benchmarks/block_time.py --autocast bf16 --fuse-stem   # blocks under bf16 autocast; the fused block in fp32
 """
 from __future__ import annotations
-import argparse, statistics, sys, time
+import argparse, contextlib, statistics, sys, time
 from pathlib import Path
 
 import torch
@@ -48,6 +49,8 @@ def main(argv=None):
     p.add_argument('--no-cl', action='store_true', help='NCHW instead of channels-last')
     p.add_argument('--probe-n', type=int, default=2048)
     p.add_argument('--fuse-stem', action='store_true', help="also time block 1 fused (DM's fuse_stem), same input")
+    p.add_argument('--autocast', choices=['bf16'], default=None,
+                   help="the blocks under this autocast (DM's real_autocast); the fused block 1 stays float32")
     a = p.parse_args(argv)
     if a.chunk < 1 or a.reps < 1: p.error(f'--chunk and --reps must be >= 1, got {a.chunk} and {a.reps}')
     torch.set_num_threads(a.threads)
@@ -59,7 +62,10 @@ def main(argv=None):
     peak = matmul_gflops('cpu', torch.float32, a.probe_n, 3)[1]
     print(f'{device_name("cpu")}, torch {torch.__version__}, commit {git_commit()}, {a.threads} thread(s); '
           f'fp32 matmul probe {peak:.0f} GFLOP per CPU-s; chunk {a.chunk}, '
-          f"{'eager' if a.no_compile else 'compiled'}, {'NCHW' if a.no_cl else 'channels-last'}")
+          f"{'eager' if a.no_compile else 'compiled'}, {'NCHW' if a.no_cl else 'channels-last'}"
+          f"{', autocast ' + a.autocast if a.autocast else ''}")
+    cast = (lambda: torch.autocast('cpu', torch.bfloat16)) if a.autocast else contextlib.nullcontext
+    fp32 = lambda: torch.autocast('cpu', enabled=False)
     for ds in a.datasets:
         c, hw = SHAPES[ds]
         net = get_net('ConvNet', c, 10, hw, seed=0, width=a.width, channels_last=not a.no_cl).requires_grad_(False)
@@ -67,16 +73,18 @@ def main(argv=None):
         g = torch.Generator().manual_seed(0)
         xs, x = [], torch.randn(a.chunk, c, hw, hw, generator=g).contiguous(memory_format=fmt)
         blocks = blocks_of(net)
-        with torch.no_grad():
+        with torch.no_grad(), cast():
             for b in blocks: xs.append(x); x = b(x)
             fns = [b if a.no_compile else torch.compile(b, dynamic=False) for b in blocks]
             fl = [count_flops(lambda _, b=b, xi=xi: b(xi), 0)[0] for b, xi in zip(blocks, xs)]
             if a.fuse_stem:   # block 1 again, fused; its FLOPs counted as the plain block's (the same products)
                 conv, norm = blocks[0][0], blocks[0][1]
                 fold, pool = (f if a.no_compile else torch.compile(f, dynamic=False) for f in (stem_fold, stem_pool))
-                fns.append(lambda x: pool(*fold(x, conv.weight, norm.weight, norm.bias, norm.eps, conv.padding[0])))
+                def fused(x):
+                    with fp32(): return pool(*fold(x, conv.weight, norm.weight, norm.bias, norm.eps, conv.padding[0]))
+                fns.append(fused)
                 xs.append(xs[0].contiguous()); fl.append(fl[0])
-                err = (fns[-1](xs[-1]) - blocks[0](xs[0])).abs().max().item()
+                with fp32(): err = (fns[-1](xs[-1]) - blocks[0](xs[0])).abs().max().item()
                 print(f'{ds}: block 1 fused against plain, max abs difference {err:.1e}')
             for f, xi in zip(fns, xs): f(xi); f(xi)   # compile, warm up
             times = [[] for _ in fns]

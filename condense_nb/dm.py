@@ -127,7 +127,8 @@ class DM(Objective):
                  pool_order:str='shuffle', # 'shuffle': no replacement, reshuffled each pass; 'random': with replacement
                  real_autocast:str|None=None, # 'bf16'/'fp16': real-side forward under autocast (opt-in); None: fp32
                  compile:bool|str|dict=False, # `torch.compile` the embedding (`compile_options`); same values
-                 fuse_stem:bool=False, # real side: the ConvNet's first block fused (`stem_embed_fn`); needs compile
+                 fuse_stem:bool=False, # real side: the ConvNet's first block fused (`stem_embed_fn`, in float32
+                                       # even with `real_autocast`); needs compile
                 ):
         super().__init__()
         self.batch_real = None if batch_real is None else check_int('batch_real', batch_real, min_value=1)
@@ -155,9 +156,6 @@ class DM(Objective):
         if self._fuse_stem:
             if self._compile is None:
                 raise ValueError('fuse_stem=True needs compile (torch.compile generates its kernel), got compile=False')
-            if self._real_autocast is not None:
-                raise ValueError(f'fuse_stem=True is a float32 path; it cannot run with '
-                                 f'real_autocast={self._real_autocast!r}')
             why = stem_fusable(get_net(net, 3, 10, 32, **{k: v for k, v in self.net_kw.items() if k != 'seed'}))
             if why is not None: raise ValueError(f'fuse_stem=True cannot fuse net {net!r} {self.net_kw}: {why}')
 

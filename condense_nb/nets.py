@@ -444,7 +444,8 @@ def stem_pool(poly:torch.Tensor, # polyphase padded images from `stem_fold`
 def stem_embed_fn(net:SizedNet, # a template ConvNet whose first block `stem_fusable` accepts
                   compile:bool|str|dict|None=True, # see `compile_options`; False: not compiled (slow; for tests)
                  ) -> Callable:
-    "`f(state, x)` as `embed_fn(net)`, with the first block computed by `stem_fold` and `stem_pool`, each compiled."
+    ("`f(state, x)` as `embed_fn(net)`, with the first block computed by `stem_fold` and `stem_pool`, each compiled; "
+     "that block always in float32, the rest under the caller's autocast, if any.")
     why = stem_fusable(net)
     if why is not None: raise ValueError(f'cannot fuse the first block of this {type(net).__name__}: {why}')
     tmpl = copy.deepcopy(net)
@@ -457,7 +458,9 @@ def stem_embed_fn(net:SizedNet, # a template ConvNet whose first block `stem_fus
     fold, pool, tail = (f if opts is None else torch.compile(f, **opts) for f in (stem_fold, stem_pool, tail))
     def f(state, x):
         tmpl._check(x)
-        y = pool(*fold(x, state['features.0.weight'], state['features.1.weight'], state['features.1.bias'], eps, pad))
+        with torch.autocast(x.device.type, enabled=False):   # moments and folded weights need float32 (no bf16)
+            y = pool(*fold(x.float(), state['features.0.weight'].float(), state['features.1.weight'].float(),
+                           state['features.1.bias'].float(), eps, pad))
         if not cl: y = y.contiguous()   # NCHW, as the rest of the net would otherwise see it
         rest_state = {}   # layers 4, 5, ... of `features`, renamed 0, 1, ... as in `rest`
         for k, v in state.items():
