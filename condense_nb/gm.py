@@ -21,9 +21,10 @@ from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, see
 from .evaluate import train_epoch
 
 # %% auto #0
-__all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'real_gradient',
-           'real_grad_fn', 'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'Float32Conv2d',
-           'float32_single_channel_convs', 'train_loss_fn', 'GradientMatching', 'dc_eval_protocol']
+__all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'UnfoldConv2d',
+           'unfoldable', 'unfolded_single_channel_convs', 'real_gradient', 'real_grad_fn', 'match_loss_loop',
+           'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'Float32Conv2d', 'float32_single_channel_convs',
+           'train_loss_fn', 'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
 def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch, (out, ...)
@@ -126,6 +127,29 @@ def class_batches(x_syn:Tensor, # synthetic images (N, C, H, W), differentiable
         out.append((xr, xs))
     return out
 
+# %% ../nbs/10_gradient_matching.ipynb #2e112569
+class UnfoldConv2d(nn.Conv2d):
+    "A `Conv2d` (stride 1, no dilation, one group, zero padding) computed as patches × weights, output channels-last."
+    def forward(self, x):
+        n, _, h, w = x.shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        cols = F.unfold(x, (kh, kw), padding=(ph, pw)).transpose(1, 2)     # (N, L, C k k)
+        out = cols @ self.weight.flatten(1).T                                # (N, L, O)
+        if self.bias is not None: out = out + self.bias
+        return out.reshape(n, h + 2 * ph - kh + 1, w + 2 * pw - kw + 1, -1).permute(0, 3, 1, 2)
+
+def unfoldable(m:nn.Module) -> bool:
+    "Whether `m` is a plain 1-channel `nn.Conv2d` that `UnfoldConv2d` computes exactly."
+    return (type(m) is nn.Conv2d and m.in_channels == 1 and m.groups == 1 and m.stride == (1, 1)
+            and m.dilation == (1, 1) and m.padding_mode == 'zeros' and not isinstance(m.padding, str))
+
+def unfolded_single_channel_convs(net:nn.Module) -> nn.Module:
+    "A copy of `net` whose 1-channel `nn.Conv2d`s (`unfoldable`) are `UnfoldConv2d`s (same parameter names)."
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if unfoldable(m): m.__class__ = UnfoldConv2d
+    return net
+
 # %% ../nbs/10_gradient_matching.ipynb #a6e2846d
 def _labels(x:Tensor, c:int) -> Tensor: return torch.full((len(x),), c, dtype=torch.long, device=x.device)
 def _wide(t:Tensor) -> Tensor: return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t  # autocast output
@@ -147,7 +171,9 @@ def real_gradient(net:nn.Module, # the current network θ
 def real_grad_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
                  real_autocast:str|None=None, # see `real_gradient`
                 ) -> Callable:
-    "`f(params, buffers, x, y)`: `real_gradient` as a function of the weights (a dict like `params`), to compile."
+    ("`f(params, buffers, x, y)`: `real_gradient` as a function of the weights (a dict like `params`), to compile; "
+     "under `real_autocast`, 1-channel convolutions as matrix products (`unfolded_single_channel_convs`).")
+    if real_autocast is not None: net = unfolded_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(real_autocast, x.device): out = functional_call(net, (p, b), (x,))
         return F.cross_entropy(_wide(out), y)

@@ -83,6 +83,12 @@ def test_dm_fused_stem_matches_eager():
         ref = net.embed(x)
         err = ((stem_embed_fn(net)(net_state(net), x) - ref).abs().max() / ref.abs().max()).item()
         assert err < 1e-5, (c, hw, err)
+    bf = DM(16, compile=True, fuse_stem=True, real_autocast='bf16', **kw)   # stem in float32, later blocks in bf16
+    assert_same(loss_grad(bf, 5), loss_grad(DM(16, real_autocast='bf16', **kw), 5), 2e-3, 3e-2)
+    d1 = get_net('ConvNetD1', 1, 10, 28, seed=1, width=16).requires_grad_(False)   # its embedding is the stem alone
+    x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    with torch.autocast('cpu', torch.bfloat16): e = stem_embed_fn(d1)(net_state(d1), x)
+    assert e.dtype == torch.float32 and (e - d1.embed(x)).abs().max() < 1e-5 * d1.embed(x).abs().max()
     print(f'DM fuse_stem with inductor: {time.perf_counter() - t0:.1f} s including compilation')
 
 
