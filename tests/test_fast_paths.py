@@ -95,13 +95,18 @@ def test_dm_fused_stem_matches_eager():
 @needs_inductor
 @pytest.mark.parametrize('impl,real_autocast', [('loop', None), ('loop', 'bf16'), ('vmap', None)])
 def test_gm_compiled_matching_matches_loop(impl, real_autocast):
-    "compile=True (loop: compiled real gradients; vmap: the compiled one-pass matching) gives the eager loop's numbers."
+    "compile=True (loop: compiled real gradients; vmap: one-pass matching) gives the eager loop's numbers (bf16: to tolerance)."
     kw = dict(batch_real=32, net_kw={'width': 16}, real_autocast=real_autocast)
     fast = GradientMatching(compile=True, impl=impl, **kw)
     t0 = time.perf_counter()
     for seed in (3, 4):   # the second draw is a fresh network through the same compiled function
-        assert_same(loss_grad(fast, seed), loss_grad(GradientMatching(impl='loop', **kw), seed),
-                    1e-4 if real_autocast is None else 2e-3, 3e-3 if real_autocast is None else 3e-2)
+        if real_autocast is None:
+            assert_same(loss_grad(fast, seed), loss_grad(GradientMatching(impl='loop', **kw), seed), 1e-4, 3e-3)
+        else:   # bf16 (the loop's 1-channel conv unfolded): float32's loss and gradient within the chapter's tolerance
+            (l1, g1), (l0, g0) = loss_grad(fast, seed), loss_grad(GradientMatching(impl='loop', net_kw={'width': 16},
+                                                                                   batch_real=32), seed)
+            cos = torch.nn.functional.cosine_similarity(g1.flatten(), g0.flatten(), 0).item()
+            assert abs(l1 - l0) < 1e-2 * abs(l0) and cos > 0.995, (l1, l0, cos)
     assert [k[0] for k in fast._match_fns] == ['real' if impl == 'loop' else 'vmap']
     print(f'GM {impl} ({real_autocast or "fp32"}) with inductor: {time.perf_counter() - t0:.1f} s including compilation')
 
