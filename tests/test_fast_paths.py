@@ -95,7 +95,7 @@ def test_dm_fused_stem_matches_eager():
 @needs_inductor
 @pytest.mark.parametrize('impl,real_autocast', [('loop', None), ('loop', 'bf16'), ('vmap', None)])
 def test_gm_compiled_matching_matches_loop(impl, real_autocast):
-    "compile=True (loop: compiled real gradients; vmap: one-pass matching) gives the eager loop's numbers (bf16: to tolerance)."
+    "compile=True (loop: compiled real gradients; vmap: one-pass matching) gives the eager loop's numbers (bf16: close)."
     kw = dict(batch_real=32, net_kw={'width': 16}, real_autocast=real_autocast)
     fast = GradientMatching(compile=True, impl=impl, **kw)
     t0 = time.perf_counter()
