@@ -22,9 +22,9 @@ from .evaluate import train_epoch
 
 # %% auto #0
 __all__ = ['METRICS', 'LOOPS', 'layer_distance', 'match_distance', 'get_loops', 'freeze_bn', 'class_batches', 'UnfoldConv2d',
-           'unfoldable', 'unfolded_single_channel_convs', 'real_gradient', 'real_grad_fn', 'match_loss_loop',
-           'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'Float32Conv2d', 'float32_single_channel_convs',
-           'train_loss_fn', 'GradientMatching', 'dc_eval_protocol']
+           'unfoldable', 'swap_conv_class', 'unfolded_single_channel_convs', 'real_gradient', 'real_grad_fn',
+           'match_loss_loop', 'vmap_match_fn', 'match_loss_vmap', 'train_on_synthetic', 'Float32Conv2d',
+           'float32_single_channel_convs', 'train_loss_fn', 'GradientMatching', 'dc_eval_protocol']
 
 # %% ../nbs/10_gradient_matching.ipynb #c0d408f2
 def layer_distance(a:Tensor, # gradient of one parameter for the synthetic batch, (out, ...)
@@ -143,12 +143,16 @@ def unfoldable(m:nn.Module) -> bool:
     return (type(m) is nn.Conv2d and m.in_channels == 1 and m.groups == 1 and m.stride == (1, 1)
             and m.dilation == (1, 1) and m.padding_mode == 'zeros' and not isinstance(m.padding, str))
 
-def unfolded_single_channel_convs(net:nn.Module) -> nn.Module:
-    "A copy of `net` whose 1-channel `nn.Conv2d`s (`unfoldable`) are `UnfoldConv2d`s (same parameter names)."
+def swap_conv_class(net:nn.Module, cls:type, which:Callable) -> nn.Module:
+    "A copy of `net` whose modules `which` accepts compute as `cls` (a `Conv2d` subclass: same parameters and names)."
     net = copy.deepcopy(net)
     for m in net.modules():
-        if unfoldable(m): m.__class__ = UnfoldConv2d
+        if which(m): m.__class__ = cls
     return net
+
+def unfolded_single_channel_convs(net:nn.Module) -> nn.Module:
+    "A copy of `net` whose 1-channel `nn.Conv2d`s (`unfoldable`) are `UnfoldConv2d`s (same parameter names)."
+    return swap_conv_class(net, UnfoldConv2d, unfoldable)
 
 # %% ../nbs/10_gradient_matching.ipynb #a6e2846d
 def _labels(x:Tensor, c:int) -> Tensor: return torch.full((len(x),), c, dtype=torch.long, device=x.device)
@@ -259,10 +263,7 @@ class Float32Conv2d(nn.Conv2d):
 
 def float32_single_channel_convs(net:nn.Module) -> nn.Module:
     "A copy of `net` whose `nn.Conv2d`s with one input channel run in float32 under autocast (same parameter names)."
-    net = copy.deepcopy(net)
-    for m in net.modules():
-        if type(m) is nn.Conv2d and m.in_channels == 1: m.__class__ = Float32Conv2d
-    return net
+    return swap_conv_class(net, Float32Conv2d, lambda m: type(m) is nn.Conv2d and m.in_channels == 1)
 
 def train_loss_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
                   train_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast, except convolutions
