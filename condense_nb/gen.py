@@ -19,11 +19,11 @@ from .engine import (Parameterization, Objective, PARAMS, OBJECTIVES, Method, re
                                 class_means, seed_from)
 
 # %% auto #0
-__all__ = ['CONDITIONS', 'REDUCTIONS', 'MATCHES', 'COND_INITS', 'GANS', 'REINIT_DEFAULT', 'up_blocks', 'CondGenerator',
-           'pooled_features', 'train_feature_extractor', 'standardize_embeddings', 'class_embeddings', 'layer_features',
-           'feature_matching_loss', 'match_targets', 'FeatureDiscriminator', 'discriminator_loss', 'generator_gan_loss',
-           'intra_class_loss', 'relation_features', 'inter_class_loss', 'GenObjective', 'GeneratorParam',
-           'pretrain_generator', 'budget_report']
+__all__ = ['CONDITIONS', 'REDUCTIONS', 'MATCHES', 'COND_INITS', 'GANS', 'REINIT_DEFAULT', 'up_blocks', 'CondBatchNorm2d',
+           'CondGenerator', 'pooled_features', 'train_feature_extractor', 'standardize_embeddings', 'class_embeddings',
+           'layer_features', 'feature_matching_loss', 'match_targets', 'FeatureDiscriminator', 'discriminator_loss',
+           'generator_gan_loss', 'intra_class_loss', 'relation_features', 'inter_class_loss', 'GenObjective',
+           'GeneratorParam', 'pretrain_generator', 'budget_report']
 
 # %% ../nbs/14_generative.ipynb #d3270dc9
 def up_blocks(im_size:tuple, # (H, W) of the images to generate
@@ -36,6 +36,21 @@ def up_blocks(im_size:tuple, # (H, W) of the images to generate
     while b < max_blocks and min(h, w) / 2 ** (b + 1) >= min_size: b += 1
     return b, (math.ceil(h / 2 ** b), math.ceil(w / 2 ** b))
 
+# %% ../nbs/14_generative.ipynb #44ed4062
+class CondBatchNorm2d(nn.Module):
+    "Class-conditional BatchNorm (BigGAN): batch statistics, then a gain 1 + W_g c and a bias W_b c from c(y)."
+    def __init__(self, width:int, # feature maps
+                 c_dim:int, # length of the (projected) class embedding c
+                ):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(width, affine=False, track_running_stats=False)
+        self.gain, self.bias = nn.Linear(c_dim, width), nn.Linear(c_dim, width)
+        for lin in (self.gain, self.bias): nn.init.zeros_(lin.bias)
+
+    def forward(self, x:Tensor, c:Tensor) -> Tensor:
+        return self.norm(x) * (1 + self.gain(c))[:, :, None, None] + self.bias(c)[:, :, None, None]
+
+
 # %% ../nbs/14_generative.ipynb #662f086e
 class CondGenerator(nn.Module):
     "G(z, c(y)): project the class embedding, concatenate it with the code, up-sample with [act-conv-BN]x2 blocks."
@@ -45,6 +60,7 @@ class CondGenerator(nn.Module):
                  width:int=128, # feature maps per convolution
                  proj_dim:int|None=None, # length of the projected embedding (None: z_dim, to balance it with the code)
                  balance:bool=False, # also rescale each projected embedding to unit RMS, the scale of a N(0, I) code
+                 cond_norm:bool=False, # the class enters every BatchNorm (`CondBatchNorm2d`), not the first layer
                 ):
         super().__init__()
         self.z_dim, self.emb_dim = check_int('z_dim', z_dim, min_value=1), check_int('emb_dim', emb_dim, min_value=1)
@@ -52,11 +68,12 @@ class CondGenerator(nn.Module):
         self.out_shape, width = tuple(int(s) for s in out_shape), check_int('width', width, min_value=1)
         proj_dim = self.z_dim if proj_dim is None else check_int('proj_dim', proj_dim, min_value=1)
         self.n_blocks, (h0, w0) = up_blocks(self.out_shape[1:])
-        self.width, self.start, self.balance = width, (h0, w0), bool(balance)
+        self.width, self.start, self.balance, self.cond_norm = width, (h0, w0), bool(balance), bool(cond_norm)
         self.proj = nn.Linear(self.emb_dim, proj_dim)
-        self.fc = nn.Linear(self.z_dim + proj_dim, width * h0 * w0)
-        layer = lambda: [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1),
-                         nn.BatchNorm2d(width, track_running_stats=False)]
+        self.fc = nn.Linear(self.z_dim + (0 if self.cond_norm else proj_dim), width * h0 * w0)
+        norm = (lambda: CondBatchNorm2d(width, proj_dim)) if self.cond_norm else \
+               (lambda: nn.BatchNorm2d(width, track_running_stats=False))
+        layer = lambda: [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1), norm()]
         self.blocks = nn.Sequential(*[nn.Sequential(nn.Upsample(scale_factor=2, mode='nearest'), *layer(), *layer())
                                       for _ in range(self.n_blocks)])
         self.to_img = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(width, self.out_shape[0], 3, padding=1))
@@ -71,8 +88,11 @@ class CondGenerator(nn.Module):
             raise ValueError(f'codes must have shape (N, {self.z_dim}), got {tuple(z.shape)}')
         if e.shape != (z.shape[0], self.emb_dim):
             raise ValueError(f'class embeddings must have shape ({z.shape[0]}, {self.emb_dim}), got {tuple(e.shape)}')
-        h = self.fc(torch.cat([z, self.class_input(e)], 1)).view(-1, self.width, *self.start)
-        x = self.to_img(self.blocks(h))
+        c = self.class_input(e)
+        x = self.fc(z if self.cond_norm else torch.cat([z, c], 1)).view(-1, self.width, *self.start)
+        for m in (m for block in self.blocks for m in block):
+            x = m(x, c) if isinstance(m, CondBatchNorm2d) else m(x)
+        x = self.to_img(x)
         H, W = self.out_shape[1:]
         t, l = (x.shape[2] - H) // 2, (x.shape[3] - W) // 2
         return x[:, :, t:t + H, l:l + W]
@@ -466,7 +486,7 @@ class GeneratorParam(Parameterization):
         g = self.gen
         return {'kind': 'generator', 'ipc': self.ipc, 'z_dim': g.z_dim, 'emb_dim': g.emb_dim, 'cond': self.cond,
                 'width': g.width, 'n_blocks': g.n_blocks, 'out_shape': list(g.out_shape), 'lr_gen': self.lr_gen,
-                'balance': g.balance}
+                'balance': g.balance, 'cond_norm': g.cond_norm}
 
 # %% ../nbs/14_generative.ipynb #b2258ea0
 def pretrain_generator(param:GeneratorParam, # its generator is trained in place (the codebook is untouched)
@@ -501,6 +521,7 @@ def _init(cls, real:ClassSampler, # real training data
           z_dim:int=64, # C: code length
           width:int=128, # generator width
           balance:bool=False, # rescale the projected class embedding to the codes' RMS (`CondGenerator`)
+          cond_norm:bool=False, # class-conditional BatchNorm instead of concatenation (`CondGenerator`)
           net_kw:dict|None=None, # options of the feature-extractor ConvNet (give phi the same via the objective)
           feat_steps:int=1000, # training steps of the class-feature extractor (cond='class')
           pretrain_steps:int=1000, # generator pre-training steps (init='pretrain')
@@ -518,7 +539,8 @@ def _init(cls, real:ClassSampler, # real training data
     emb = class_embeddings(real, cond, net)
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(derive_seed(seed, 'gen'))
-        gen = CondGenerator(z_dim, emb.shape[1], (i.channels, *i.im_size), width, balance=balance).to(real.device)
+        gen = CondGenerator(z_dim, emb.shape[1], (i.channels, *i.im_size), width, balance=balance,
+                            cond_norm=cond_norm).to(real.device)
     codebook = torch.randn(ipc, z_dim, generator=make_generator(derive_seed(seed, 'codebook'))).to(real.device)
     param = cls(gen, emb, codebook, cond, lr_gen)
     if init == 'pretrain':
@@ -538,7 +560,8 @@ def from_synset(cls:GeneratorParam, tensors:dict, meta:dict) -> GeneratorParam:
     pre = 'param.gen.'
     sd = {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
     gen = CondGenerator(m['z_dim'], m['emb_dim'], tuple(m['out_shape']), m['width'],
-                        proj_dim=sd['proj.weight'].shape[0], balance=m.get('balance', False))   # older files: False
+                        proj_dim=sd['proj.weight'].shape[0], balance=m.get('balance', False),   # older files: False
+                        cond_norm=m.get('cond_norm', False))
     gen.load_state_dict(sd)
     z = tensors['param.Z']
     return cls(gen.to(z.device), tensors['param.emb'], z, m['cond'], m.get('lr_gen', 0.001))
