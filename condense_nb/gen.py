@@ -53,7 +53,7 @@ class CondBatchNorm2d(nn.Module):
 
 # %% ../nbs/14_generative.ipynb #662f086e
 class CondGenerator(nn.Module):
-    "G(z, c(y)): project the class embedding, concatenate it with the code, up-sample with [act-conv-BN]x2 blocks."
+    "G(z, c(y)): the projected class embedding joins the code (`cond_norm`: every BatchNorm); [act-conv-BN]x2 blocks."
     def __init__(self, z_dim:int, # C: code length
                  emb_dim:int, # length of the class embeddings c(y)
                  out_shape:tuple, # (channels, H, W) of the images
