@@ -151,6 +151,7 @@ def dc_runner(a, real, variant: str):
         elif s == 'compile': kw['compile'] = True   # loop: the real gradients; vmap: the one-pass matching
         elif s == 'bf16': kw['real_autocast'] = 'bf16'
         elif s == 'tbf16': kw['train_autocast'] = 'bf16'   # the network's training on the synthetic set (ipc > 1)
+        elif s == 'stem': kw['fuse_stem'] = True   # the real gradient's first block fused (needs compile, loop)
         else: raise SystemExit(f'unknown DC switch {s!r} in {variant!r}')
     obj = GradientMatching(net_kw=net_kw, **kw)
     param = PixelParam.init(real, a.dc_ipc, init='noise', generator=make_generator(0)).to(a.device)

@@ -337,6 +337,12 @@ def v_dccompile():
 
 
 @_variant()
+def v_dcstem():
+    "GradientMatching(fuse_stem=True): the real gradient's first ConvNet block fused (float32; the library's switch, needs dccompile)."
+    _defaults('gm.GradientMatching', fuse_stem=True)
+
+
+@_variant()
 def v_dctbf16():
     "GradientMatching(train_autocast='bf16'): the network's training on the synthetic set under bf16 autocast (ipc > 1)."
     _defaults('gm.GradientMatching', train_autocast='bf16')

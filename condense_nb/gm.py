@@ -15,7 +15,8 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES
+from .nets import (get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES,
+                              stem_embed_fn, stem_fusable)
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
@@ -174,14 +175,25 @@ def real_gradient(net:nn.Module, # the current network θ
 
 def real_grad_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
                  real_autocast:str|None=None, # see `real_gradient`
+                 fuse_stem:bool=False, # the ConvNet's first block fused (`stem_embed_fn`, float32); same gradient
                 ) -> Callable:
     ("`f(params, buffers, x, y)`: `real_gradient` as a function of the weights (a dict like `params`), to compile; "
      "under `real_autocast`, 1-channel convolutions as matrix products (`unfolded_single_channel_convs`).")
+    if fuse_stem: return func_grad(_stem_loss(net, real_autocast))
     if real_autocast is not None: net = unfolded_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(real_autocast, x.device): out = functional_call(net, (p, b), (x,))
         return F.cross_entropy(_wide(out), y)
     return func_grad(loss)
+
+def _stem_loss(net:nn.Module, real_autocast:str|None) -> Callable:
+    "`loss(p, b, x, y)` of a ConvNet, its first block `stem_embed_fn`'s (the norm-cancelled conv bias unused)."
+    emb, head = stem_embed_fn(net, compile=False), copy.deepcopy(net.classifier)   # compiled with the whole gradient
+    def loss(p, b, x, y):
+        with autocast_context(real_autocast, x.device):   # the fused block itself always runs in float32
+            out = functional_call(head, {k[11:]: v for k, v in p.items() if k.startswith('classifier.')}, (emb(p, x),))
+        return F.cross_entropy(_wide(out), y)
+    return loss
 
 def match_loss_loop(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
@@ -301,6 +313,8 @@ class GradientMatching(Objective):
                                               # and the network's training steps on the synthetic set
                  train_autocast:str|None=None, # 'bf16'/'fp16': the network's training on the synthetic set under
                                                # autocast (opt-in); None: float32
+                 fuse_stem:bool=False, # real gradients: the ConvNet's first block fused (`stem_embed_fn`, float32);
+                                       # needs compile and the loop (`impl` 'loop', or 'auto' on a CPU)
                 ):
         super().__init__()
         self.net, self.net_kw = net, dict(net_kw or {})
@@ -322,6 +336,14 @@ class GradientMatching(Objective):
                                                                               list(AUTOCAST_DTYPES))
         self._train_autocast = None if train_autocast is None else check_choice('train_autocast', train_autocast,
                                                                                 list(AUTOCAST_DTYPES))
+        if not isinstance(fuse_stem, bool): raise TypeError(f'fuse_stem must be True or False, got {fuse_stem!r}')
+        self._fuse_stem = fuse_stem   # a speed switch (the same gradient up to rounding): not in `config()`
+        if fuse_stem:
+            if self._compile is None:
+                raise ValueError('fuse_stem=True needs compile (torch.compile generates its kernel), got compile=False')
+            if self.impl == 'vmap': raise ValueError("fuse_stem=True fuses the loop's real gradient, got impl='vmap'")
+            why = stem_fusable(get_net(net, 3, 10, 32, **{k: v for k, v in self.net_kw.items() if k != 'seed'}))
+            if why is not None: raise ValueError(f'fuse_stem=True cannot fuse net {net!r} {self.net_kw}: {why}')
 
     @property
     def real_autocast(self) -> str|None: return self._real_autocast
@@ -354,6 +376,9 @@ class GradientMatching(Objective):
         batches = class_batches(x_syn, y_syn, real, self.batch_real, generator, self.dsa, cs)
         impl = self.impl if self.impl != 'auto' else 'loop' if x_syn.device.type == 'cpu' else 'vmap'
         warn_if_emulated('real_autocast', self._real_autocast, x_syn.device)   # once, on a CPU without native bf16
+        if self._fuse_stem and impl != 'loop':
+            raise ValueError(f"fuse_stem=True fuses the loop's real gradient; impl='auto' chose {impl!r} on "
+                             f"{x_syn.device.type}: pass impl='loop'")
         if impl == 'loop': return match_loss_loop(net, batches, self.metric, cs, self.real_grad(net, x_syn.device))
         return match_loss_vmap(net, batches, self.metric, self.chunk_size, cs, fn=self.match_fn(net, x_syn.device),
                                real_autocast=self._real_autocast)
@@ -376,7 +401,7 @@ class GradientMatching(Objective):
     def real_grad(self, net:nn.Module, device) -> Callable:
         "The loop's `f(net, x, c)` for ∇θ L^{T_c}: `real_gradient`, or with `compile` a compiled `real_grad_fn`."
         if self._compile is None: return partial(real_gradient, real_autocast=self._real_autocast)
-        fn = self._compiled('real', net, device, lambda n: real_grad_fn(n, self._real_autocast))
+        fn = self._compiled('real', net, device, lambda n: real_grad_fn(n, self._real_autocast, self._fuse_stem))
         def f(net, x, c):
             params = {k: p.detach() for k, p in net.named_parameters() if p.requires_grad}
             g = fn(params, dict(net.named_buffers()), x, _labels(x, c))

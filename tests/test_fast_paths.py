@@ -112,6 +112,33 @@ def test_gm_compiled_matching_matches_loop(impl, real_autocast):
 
 
 @needs_inductor
+@pytest.mark.parametrize('real_autocast', [None, 'bf16'])
+def test_gm_fused_stem_matches_loop(real_autocast):
+    "fuse_stem=True with inductor: the compiled real gradient on MNIST's shape and the matching loss on digits."
+    from condense_nb.gm import real_grad_fn, real_gradient
+    from condense_nb.nets import get_net
+    t0 = time.perf_counter()
+    net = get_net('ConvNet', 1, 10, 28, seed=0, device='cpu', width=16)   # first conv pads 28 -> 32
+    w = {k: p.detach() for k, p in net.named_parameters()}
+    x = torch.randn(8, 1, 28, 28, generator=make_generator(1))
+    g = torch.compile(real_grad_fn(net, real_autocast, fuse_stem=True))(w, {}, x, torch.full((8,), 2))
+    ref, ref_ac = (dict(zip(w, real_gradient(net, x, 2, real_autocast=a))) for a in (None, real_autocast))
+    def err(a, k): return ((a[k] - ref[k]).norm() / ref[k].norm()).item()
+    for k in w:
+        if k.startswith('features.') and k.endswith('.bias') and k.split('.')[1] in ('0', '4', '8'): continue  # noise
+        # float32: the same gradient; bf16: no further from float32 than the unfused bf16 gradient (as the chapter)
+        assert err(g, k) < (1e-4 if real_autocast is None else 2 * err(ref_ac, k) + 0.01), (k, err(g, k))
+    assert g['features.0.bias'].abs().max().item() == 0.   # cancelled by the norm: exactly zero when fused
+    kw = dict(batch_real=32, net_kw={'width': 16}, impl='loop')
+    fast = GradientMatching(compile=True, fuse_stem=True, **kw)
+    if real_autocast is None:
+        for seed in (3, 4):   # the second draw is a fresh network through the same compiled function
+            assert_same(loss_grad(fast, seed), loss_grad(GradientMatching(**kw), seed), 1e-4, 3e-3)
+    assert [k[0] for k in fast._match_fns] == ['real'] * (real_autocast is None)
+    print(f'GM fuse_stem ({real_autocast or "fp32"}) with inductor: {time.perf_counter() - t0:.1f} s')
+
+
+@needs_inductor
 @pytest.mark.parametrize('train_autocast', [None, 'bf16'])
 def test_gm_compiled_training_matches_eager(train_autocast):
     "compile=True also compiles the network's training on the synthetic set: one Alg. 1 iteration gives eager's update."
