@@ -15,8 +15,8 @@ from torch.func import functional_call, grad as func_grad, vmap
 
 from .core import *
 from .data import ClassSampler
-from .nets import (get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES,
-                              stem_embed_fn, stem_fusable)
+from .nets import get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES
+from .nets import stem_embed_fn, stem_fusable
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
