@@ -280,8 +280,14 @@ def float32_single_channel_convs(net:nn.Module) -> nn.Module:
 def train_loss_fn(net:nn.Module, # architecture template: its weights are replaced by `params`/`buffers` in each call
                   train_autocast:str|None=None, # 'bf16'/'fp16': the forward under autocast, except convolutions
                                                 # of one input channel (`float32_single_channel_convs`); None: float32
+                  fuse_stem:bool=False, # the ConvNet's first block fused (`stem_embed_fn`, float32); same loss
                  ) -> Callable:
     "`f(params, buffers, x, y)`: the network's mean cross-entropy on a training batch, a function of the weights."
+    if fuse_stem:
+        stem = _stem_loss(net, train_autocast)
+        def fused(p, b, x, y):   # + 0·b: the norm-cancelled conv bias gets its exact gradient, 0, not None
+            return stem(p, b, x, y) + 0 * p['features.0.bias'].sum()
+        return fused
     if train_autocast is not None: net = float32_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(train_autocast, x.device): out = functional_call(net, (p, b), (x,))
@@ -313,8 +319,9 @@ class GradientMatching(Objective):
                                               # and the network's training steps on the synthetic set
                  train_autocast:str|None=None, # 'bf16'/'fp16': the network's training on the synthetic set under
                                                # autocast (opt-in); None: float32
-                 fuse_stem:bool=False, # real gradients: the ConvNet's first block fused (`stem_embed_fn`, float32);
-                                       # needs compile and the loop (`impl` 'loop', or 'auto' on a CPU)
+                 fuse_stem:bool=False, # real gradients and training steps: the ConvNet's first block fused
+                                       # (`stem_embed_fn`, float32); needs compile and the loop (`impl` 'loop' or
+                                       # 'auto' on a CPU)
                 ):
         super().__init__()
         self.net, self.net_kw = net, dict(net_kw or {})
@@ -413,7 +420,8 @@ class GradientMatching(Objective):
         if self._compile is None and self._train_autocast is None: return None
         def f(net, x, y):
             warn_if_emulated('train_autocast', self._train_autocast, x.device)
-            fn = self._compiled('train', net, x.device, lambda n: train_loss_fn(n, self._train_autocast))
+            fn = self._compiled('train', net, x.device,
+                                lambda n: train_loss_fn(n, self._train_autocast, self._fuse_stem))
             return fn(dict(net.named_parameters()), dict(net.named_buffers()), x, y)
         return f
 

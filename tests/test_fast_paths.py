@@ -139,9 +139,10 @@ def test_gm_fused_stem_matches_loop(real_autocast):
 
 
 @needs_inductor
-@pytest.mark.parametrize('train_autocast', [None, 'bf16'])
-def test_gm_compiled_training_matches_eager(train_autocast):
-    "compile=True also compiles the network's training on the synthetic set: one Alg. 1 iteration gives eager's update."
+@pytest.mark.parametrize('train_autocast,fuse_stem', [(None, False), ('bf16', False), (None, True)])
+def test_gm_compiled_training_matches_eager(train_autocast, fuse_stem):
+    ("compile=True also compiles the network's training on the synthetic set (with fuse_stem, its first block "
+     "fused): one Alg. 1 iteration gives eager's update.")
     import copy
     real, px = digits()
     def update(obj):
@@ -149,7 +150,7 @@ def test_gm_compiled_training_matches_eager(train_autocast):
         def syn_step(loss): opt.zero_grad(); loss.backward(); opt.step(); return loss.item()
         return obj.iteration(p, real, syn_step, make_generator(5)), (p.x - px.x).detach()
     kw = dict(batch_real=32, outer_loop=2, inner_loop=3, net_kw={'width': 16}, train_autocast=train_autocast)
-    fast = GradientMatching(compile=True, **kw)
+    fast = GradientMatching(compile=True, fuse_stem=fuse_stem, **kw)
     (l1, d1), (l0, d0) = update(fast), update(GradientMatching(**kw))
     # bf16: inductor fuses the elementwise work around the bf16 convolutions differently from eager, so the two bf16
     # paths agree only to bf16 accuracy (eager bf16 against float32: 3.5e-2 on the update in the chapter's test)
