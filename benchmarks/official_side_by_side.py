@@ -338,7 +338,7 @@ def v_dccompile():
 
 @_variant()
 def v_dcstem():
-    "GradientMatching(fuse_stem=True): the real gradient's first ConvNet block fused (float32; the library's switch, needs dccompile)."
+    "GradientMatching(fuse_stem=True): the first ConvNet block fused in the real gradients and the training steps (float32; needs dccompile)."
     _defaults('gm.GradientMatching', fuse_stem=True)
 
 
