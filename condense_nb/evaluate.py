@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #83abe8d5
 from __future__ import annotations
-import math
+import copy, math
 from dataclasses import dataclass, field, asdict
 from typing import Callable, Sequence
 
@@ -12,15 +12,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from .core import *
-from .nets import NETS, get_net
+from .nets import NETS, get_net, compile_options
 from .augment import DSA, dsa_strategy_for
 
 # %% auto #0
 __all__ = ['lr_at', 'multistep_lr', 'train_epoch', 'train_net', 'test_net', 'EvalResult', 'standardize_batch', 'evaluate_synset',
-           'evaluate_sets', 'eval_cross_arch']
+           'fast_train_loss', 'evaluate_sets', 'eval_cross_arch']
 
 # %% ../nbs/04_evaluate.ipynb #533849e0
 def lr_at(epoch:int, # 0-based epoch
@@ -85,6 +86,7 @@ def train_net(net:nn.Module, # the network to train (modified in place)
               callback:Callable|None=None, # called as `callback(epoch, lr, loss)` after each epoch
               lr_schedule:Callable=lr_at, # `lr_schedule(epoch, epochs, lr) -> lr` (default: one ×0.1 drop at half)
               augment:Callable|None=None, # per-image augmentation `augment(x, generator=g)`, e.g. `DCAug`; not with dsa
+              loss_fn:Callable|None=None, # `loss_fn(net, xb, yb)` of every step, e.g. `fast_train_loss`; None: eager CE
              ) -> nn.Module:
     "Train `net` on the synthetic set `syn` with SGD (by default a single ×0.1 learning-rate drop); return it."
     epochs, batch = check_int('epochs', epochs, min_value=1), check_int('batch', batch, min_value=1)
@@ -100,7 +102,7 @@ def train_net(net:nn.Module, # the network to train (modified in place)
         cur = lr_schedule(ep, epochs, lr)
         for pg in opt.param_groups: pg['lr'] = cur
         x, y = data if data is not None else _fetch(syn, g, device)
-        mean_loss = train_epoch(net, opt, x, y, batch, g, aug)
+        mean_loss = train_epoch(net, opt, x, y, batch, g, aug, loss_fn)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f'training loss is {mean_loss} at epoch {ep} (lr {cur:g}); '
                                      'check the synthetic set and the learning rate')
@@ -196,6 +198,7 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
                     augment:Callable|None=None, # another per-image training augmentation, e.g. `DCAug` (not with `dsa`)
                     batch_standardize:bool=False, # standardise every train and test batch before DSA (HaBa's protocol)
                     progress:bool=False, # a progress bar over the networks
+                    compile:bool|str|dict=False, # compile the networks' training steps (`fast_train_loss`)
                     **train_kw # further `train_net` arguments (`momentum`, `weight_decay`, `lr_schedule`)
                    ) -> EvalResult:
     "Train `n_nets` fresh networks on `syn` and report their test accuracies on `test`."
@@ -213,10 +216,29 @@ def evaluate_synset(syn, # `(x, y)` or a callable `syn(generator) -> (x, y)`
     for i in tqdm(range(n_nets), desc=f'evaluate {net}', disable=not progress, leave=False):
         m = get_net(net, info.channels, info.n_classes, info.im_size, seed=derive_seed(seed, 'net', i), device=device,
                     **(net_kw or {}))
-        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, augment=augment, device=device,
+        loss_fn = fast_train_loss(m, compile) if compile_options(compile) is not None else None
+        train_net(m, syn, epochs, lr=lr, batch=batch, dsa=dsa, augment=augment, device=device, loss_fn=loss_fn,
                   generator=make_generator(derive_seed(seed, 'train', i)), **train_kw)
         accs.append(100 * test_net(m, x_test, y_test, batch))
     return EvalResult(accs, net, epochs)
+
+# %% ../nbs/04_evaluate.ipynb #3d233394
+_FAST_LOSSES = {}   # one compiled loss per architecture, input shape, device and compile options
+
+def fast_train_loss(net:nn.Module, # a network of the architecture to train (a template: the weights come per call)
+                    compile:bool|str|dict=True, # see `compile_options`; False: not compiled (for tests)
+                   ) -> Callable:
+    "`loss_fn(net, x, y)` for `train_epoch`: the mean cross-entropy (training mode), compiled in the weights."
+    opts = compile_options(compile)
+    key = (repr(net), getattr(net, 'in_shape', None), str(next(net.parameters()).device),
+           getattr(net, 'channels_last', False), repr(opts))
+    if key not in _FAST_LOSSES:
+        tmpl = copy.deepcopy(net).train()
+        def f(p, b, x, y): return F.cross_entropy(functional_call(tmpl, (p, b), (x,)), y)
+        _FAST_LOSSES[key] = f if opts is None else torch.compile(f, **opts)
+    f = _FAST_LOSSES[key]
+    return lambda n, x, y: f(dict(n.named_parameters()), dict(n.named_buffers()), x, y)
+
 
 # %% ../nbs/04_evaluate.ipynb #0acf36a1
 def evaluate_sets(syns:Sequence, # synthetic sets, each `(x, y)` or a callable

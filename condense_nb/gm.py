@@ -16,7 +16,7 @@ from torch.func import functional_call, grad as func_grad, vmap
 from .core import *
 from .data import ClassSampler
 from .nets import get_net, compile_options, autocast_context, warn_if_emulated, AUTOCAST_DTYPES
-from .nets import stem_embed_fn, stem_fusable
+from .nets import stem_embed_fn, stem_fusable, stem_loss_fn
 from .augment import DSA, DCAug, dc_aug_strategy
 from .engine import Objective, OBJECTIVES, METHODS, Method, register_method, seed_from
 from .evaluate import train_epoch
@@ -179,21 +179,12 @@ def real_grad_fn(net:nn.Module, # architecture template: its weights are replace
                 ) -> Callable:
     ("`f(params, buffers, x, y)`: `real_gradient` as a function of the weights (a dict like `params`), to compile; "
      "under `real_autocast`, 1-channel convolutions as matrix products (`unfolded_single_channel_convs`).")
-    if fuse_stem: return func_grad(_stem_loss(net, real_autocast))
+    if fuse_stem: return func_grad(stem_loss_fn(net, real_autocast))
     if real_autocast is not None: net = unfolded_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(real_autocast, x.device): out = functional_call(net, (p, b), (x,))
         return F.cross_entropy(_wide(out), y)
     return func_grad(loss)
-
-def _stem_loss(net:nn.Module, real_autocast:str|None) -> Callable:
-    "`loss(p, b, x, y)` of a ConvNet, its first block `stem_embed_fn`'s (the norm-cancelled conv bias unused)."
-    emb, head = stem_embed_fn(net, compile=False), copy.deepcopy(net.classifier)   # compiled with the whole gradient
-    def loss(p, b, x, y):
-        with autocast_context(real_autocast, x.device):   # the fused block itself always runs in float32
-            out = functional_call(head, {k[11:]: v for k, v in p.items() if k.startswith('classifier.')}, (emb(p, x),))
-        return F.cross_entropy(_wide(out), y)
-    return loss
 
 def match_loss_loop(net:nn.Module, # the current network θ
                     batches:list, # `class_batches(...)`
@@ -283,11 +274,7 @@ def train_loss_fn(net:nn.Module, # architecture template: its weights are replac
                   fuse_stem:bool=False, # the ConvNet's first block fused (`stem_embed_fn`, float32); same loss
                  ) -> Callable:
     "`f(params, buffers, x, y)`: the network's mean cross-entropy on a training batch, a function of the weights."
-    if fuse_stem:
-        stem = _stem_loss(net, train_autocast)
-        def fused(p, b, x, y):   # + 0·b: the norm-cancelled conv bias gets its exact gradient, 0, not None
-            return stem(p, b, x, y) + 0 * p['features.0.bias'].sum()
-        return fused
+    if fuse_stem: return stem_loss_fn(net, train_autocast)   # the norm-cancelled conv bias: gradient 0, not None
     if train_autocast is not None: net = float32_single_channel_convs(net)
     def loss(p, b, x, y):
         with autocast_context(train_autocast, x.device): out = functional_call(net, (p, b), (x,))

@@ -19,7 +19,7 @@ from .core import *
 __all__ = ['NORMS', 'ACTS', 'POOLS', 'VGG11_CFG', 'RESNET_NORMS', 'NETS', 'AUTOCAST_DTYPES', 'SizedNet', 'norm_layer',
            'act_layer', 'pool_layer', 'ConvNet', 'MLP', 'LeNet', 'AlexNet', 'VGG11', 'BasicBlock', 'ResNet', 'ResNet18',
            'ResNet10', 'get_net', 'compile_options', 'autocast_context', 'net_state', 'embed_fn', 'cpu_has_native',
-           'warn_if_emulated', 'stem_fusable', 'stem_fold', 'stem_pool', 'stem_embed_fn']
+           'warn_if_emulated', 'stem_fusable', 'stem_fold', 'stem_pool', 'stem_embed_fn', 'stem_loss_fn']
 
 # %% ../nbs/02_nets.ipynb #642435a8
 def _im_size(im_size) -> tuple:
@@ -468,3 +468,18 @@ def stem_embed_fn(net:SizedNet, # a template ConvNet whose first block `stem_fus
             if top == 'features' and int(sub[0]) >= 4: rest_state[f'{int(sub[0]) - 4}.{sub[1]}'] = v
         return tail(rest_state, y)
     return f
+
+# %% ../nbs/02_nets.ipynb #ecd6dbf0
+def stem_loss_fn(net:SizedNet, # a template ConvNet whose first block `stem_fusable` accepts
+                 precision:str|None=None, # 'bf16'/'fp16': the layers after the first block under autocast
+                ) -> Callable:
+    ("`loss(params, buffers, x, y)`: `net`'s mean cross-entropy with its first block fused (`stem_embed_fn`, not "
+     "compiled: compile the whole loss); the norm-cancelled conv bias gets gradient 0.")
+    emb, head = stem_embed_fn(net, compile=False), copy.deepcopy(net.classifier)
+    def loss(p, b, x, y):
+        with autocast_context(precision, x.device):   # the fused block itself always runs in float32
+            out = functional_call(head, {k[11:]: v for k, v in p.items() if k.startswith('classifier.')}, (emb(p, x),))
+        zero = 0 * p['features.0.bias'].sum() if 'features.0.bias' in p else 0   # its gradient: 0, not None
+        return F.cross_entropy(out.float(), y) + zero
+    return loss
+

@@ -13,7 +13,7 @@ from safetensors.torch import save_file, safe_open
 import condense_nb
 from .core import *
 from .data import load_dataset, load_custom, cap_per_class, RealData, ClassSampler, ZCA, zca_whiten
-from .nets import NETS, get_net
+from .nets import NETS, get_net, compile_options
 from .augment import DSA, DCAug, dsa_strategy_for
 from .evaluate import evaluate_synset, EvalResult, multistep_lr
 from .coreset import select_coreset, CORESETS
@@ -26,10 +26,10 @@ from .viz import save_grid
 __all__ = ['ENTRY_POINT_GROUP', 'INIT_CACHE_VERSION', 'load_methods', 'fit_zca', 'prepare_data', 'own_data', 'source_test',
            'check_eval_net', 'init_param', 'build_method', 'condense_method', 'eval_protocol', 'condensed_synset',
            'save_condensed', 'CondensedSet', 'load_condensed', 'protocol_kwargs', 'evaluate_condensed',
-           'baseline_synset', 'check_out', 'write_json', 'run_condense', 'git_commit', 'cpu_model', 'device_name',
-           'update_record', 'open_record', 'run_experiment', 'run_baseline', 'record_budget', 'format_paper',
-           'format_acc', 'paper_delta', 'results_table', 'record_curve', 'budget_curves', 'changed_settings',
-           'run_card']
+           'baseline_synset', 'check_out', 'write_json', 'eval_speed', 'run_condense', 'git_commit', 'cpu_model',
+           'device_name', 'update_record', 'open_record', 'run_experiment', 'run_baseline', 'record_budget',
+           'format_paper', 'format_acc', 'paper_delta', 'results_table', 'record_curve', 'budget_curves',
+           'changed_settings', 'run_card']
 
 # %% ../nbs/09_runner.ipynb #81de979e
 ENTRY_POINT_GROUP = 'condense_nb.methods'
@@ -328,7 +328,9 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
                        seed:int|None=None, # overrides of the stored protocol (None: as stored)
                        augment:str|None=None, # DC-style augmentation instead of the stored one, e.g.
                                               # 'crop_scale_rotate' ('none': without; None: as stored); replaces DSA
-                       device=None, progress:bool=False) -> EvalResult:
+                       device=None, progress:bool=False,
+                       compile:bool|str|dict=False, # `evaluate_synset`'s speed switch (not part of the protocol)
+                      ) -> EvalResult:
     "Evaluate a condensed set with its stored protocol (the method's own evaluation), optionally overridden."
     if not isinstance(cset, CondensedSet): cset = load_condensed(cset)
     p = cset.protocol
@@ -343,7 +345,7 @@ def evaluate_condensed(cset:CondensedSet|str|Path, # a set, or its file
     if dsa is not None: q['dsa'] = dsa_strategy_for(cset.meta['dataset']) if dsa else None
     if dsa: q['augment'] = None   # DSA asked for: it replaces a stored DC-aug
     return evaluate_synset(cset.eval_data(), cset.prepare_test(test), device=device, progress=progress,
-                           **protocol_kwargs(q))
+                           compile=compile, **protocol_kwargs(q))
 
 # %% ../nbs/09_runner.ipynb #b1a5e002
 def baseline_synset(train:RealData, # the real training data to select from (whitened if the protocol uses ZCA)
@@ -397,6 +399,13 @@ def _run_data(m, ipc, dataset, root, download, train_per_class, smoke, data, tes
 def _run_config(method, ipc, settings, protocol, **extra) -> dict:
     return json.loads(json.dumps(dict(method=method, ipc=ipc, **settings, eval=protocol, **extra)))
 
+# %% ../nbs/09_runner.ipynb #9e59bc6a
+def eval_speed(compile:bool|str|dict=False, # `evaluate_synset`'s `compile` for every evaluation of a run
+              ) -> dict:
+    "The evaluation's speed switch as `evaluate_condensed` arguments, checked before any condensing ({} when off)."
+    return {} if compile_options(compile) is None else dict(compile=compile)
+
+
 # %% ../nbs/09_runner.ipynb #c8f250ba
 def run_condense(dataset:str='digits', # a name in `DATASETS`
                  method:str='pixel_mmd', # a name in `METHODS`
@@ -421,6 +430,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                  data:str|Path|None=None, # your own data (a folder of class folders or an .npz) instead of `dataset`
                  test_data:str|Path|None=None, # its test split (default: the NPZ's, else a hold-out)
                  test_fraction:float=0.2, # share of each class held out when there is no test split
+                 eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
                 ) -> dict:
     "Condense `dataset` with `method`, evaluate it against random real images at equal `ipc`, and save the results."
     load_methods()
@@ -434,6 +444,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, seed=derive_seed(seed, 'eval'),
                      test_first=len(test_raw) if smoke else None)
     eval_protocol(s, train.info.name, method=method, **eval_args)   # checks the evaluation arguments before condensing
+    speed = eval_speed(eval_compile)
     param, objective, hist, s = condense_method(ClassSampler(train, device), method, ipc, seed, s,
                                                 ckpt=out / 'checkpoint.pt' if out else None, cache_dir=cache_dir,
                                                 progress=progress, ckpt_every=ckpt_every)
@@ -445,17 +456,17 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                               seed, protocol, objective, zca, source)
     if out is not None: save_condensed(out / 'synset.safetensors', synset)
     res_syn = evaluate_condensed(CondensedSet(synset, 'the condensed set'), test=test_raw, device=device,
-                                 progress=progress)
+                                 progress=progress, **speed)
     res_rand = evaluate_condensed(CondensedSet(baseline_synset(train, train_raw.info, 'random', ipc, seed, protocol,
                                                                zca=zca, data_source=source), 'the random baseline'),
-                                  test=test_raw, device=device, progress=progress)
+                                  test=test_raw, device=device, progress=progress, **speed)
     done = len(hist.it) and hist.it[-1] + 1
     record = dict(dataset=train.info.name, method=method, ipc=ipc, iterations=done, seed=seed, eval=protocol,
                   synset_acc=res_syn.accs, synset_mean=res_syn.mean, synset_std=res_syn.std,
                   random_acc=res_rand.accs, random_mean=res_rand.mean, random_std=res_rand.std,
                   final_loss=hist.loss[-1] if hist.loss else None, condense_seconds=round(t_condense, 2),
                   total_seconds=round(time.perf_counter() - t0, 2), device=str(device), torch=torch.__version__,
-                  condense_nb=condense_nb.__version__)
+                  condense_nb=condense_nb.__version__, **({'eval_speed': speed} if speed else {}))
     if out is not None: write_json(out / 'result.json', record)
     if verbose:
         print(f'{method} on {train.info.name}, ipc {ipc}, {done} iterations ({t_condense:.1f} s on {device})')
@@ -522,6 +533,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
                    root:str='data', download:bool=False,
                    train_per_class:int|None=None, # cap on real images per class (a budget choice; None: all)
                    eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
+                   eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
                    eval_every:int=0, # also evaluate (1 net) during condensation every this many iterations, with
                                      # the final protocol except an objective's learned settings (MTT's lr)
                    smoke:bool=False, # the method's tiny settings, 10 images per class, 1 net x 2 epochs, 2 seeds
@@ -546,6 +558,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
                      test_first=len(test_raw) if smoke else None)
     base = eval_protocol(s, train.info.name, method=method, **eval_args)
+    speed = eval_speed(eval_compile)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
                          n_train=len(train), n_test=len(test), smoke=smoke, data_source=source)
     rec_path, rec = out / 'record.json', open_record(out / 'record.json', config)
@@ -554,9 +567,9 @@ def run_experiment(dataset:str, method:str, ipc:int,
         t0 = time.perf_counter()
         ev1 = None
         if eval_every:   # 1 net with the final evaluation's protocol (DC-aug, lr steps, the set's own settings)
-            ev1 = lambda p: evaluate_synset(p.eval_data(), test, device=device, **protocol_kwargs(eval_protocol(
-                s, train.info.name, None, p, method=method, seed=derive_seed(seed, 'eval_during'),
-                **{**eval_args, 'n_nets': 1})))
+            ev1 = lambda p: evaluate_synset(p.eval_data(), test, device=device, **speed, **protocol_kwargs(
+                eval_protocol(s, train.info.name, None, p, method=method, seed=derive_seed(seed, 'eval_during'),
+                              **{**eval_args, 'n_nets': 1})))
         param, objective, hist, s = condense_method(real, method, ipc, seed, s, ckpt=out / f'ckpt_seed{seed}.pt',
                                                     cache_dir=cache_dir, progress=progress, eval_fn=ev1,
                                                     eval_every=eval_every, eval_final=False, ckpt_every=ckpt_every)
@@ -567,8 +580,9 @@ def run_experiment(dataset:str, method:str, ipc:int,
         path = save_condensed(out / f'synset_seed{seed}.safetensors',
                               condensed_synset(param, train_raw.info, method, config, seed, protocol, objective, zca,
                                                source))
-        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
+        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress, **speed)
         update_record(rec, rec_path, seed, res, hist, device, t_cond, time.perf_counter() - t0, eval_it=hist.eval_it,
+                      **({'eval_speed': speed} if speed else {}),
                       eval_acc=hist.eval_acc, eval=protocol, budget_per_class=param.budget_per_class(),
                       condense_seconds_all_processes=round(hist.seconds, 1))   # a resumed run counts every process
         if progress: print(f'seed {seed}: {res}')
@@ -584,6 +598,7 @@ def run_baseline(dataset:str, strategy:str, ipc:int,
                  strategy_kw:dict|None=None, # the strategy's arguments, e.g. `{'epochs': 3}` for herding's features
                  root:str='data', download:bool=False, train_per_class:int|None=None,
                  eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
+                 eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
                  smoke:bool=False, # 10 images per class, 1 net x 2 epochs, 2 seeds
                  data:str|Path|None=None, test_data:str|Path|None=None, test_fraction:float=0.2,
                  cache_dir:str|Path|None=None, # ZCA cache (default `out/cache`)
@@ -601,6 +616,7 @@ def run_baseline(dataset:str, strategy:str, ipc:int,
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
                      test_first=len(test_raw) if smoke else None)
     base = eval_protocol(s, train.info.name, method=protocol_of, **eval_args)
+    speed = eval_speed(eval_compile)
     config = dict(method=strategy, baseline=True, protocol_of=protocol_of, ipc=ipc, iterations=0,
                   strategy_kw=dict(strategy_kw or {}), zca=bool(s['zca']), eval=base, dataset=train.info.name,
                   train_per_class=train_per_class, n_train=len(train), n_test=len(test), smoke=smoke,
@@ -613,13 +629,18 @@ def run_baseline(dataset:str, strategy:str, ipc:int,
         synset = baseline_synset(train, train_raw.info, strategy, ipc, seed, protocol, zca, source, device, strategy_kw)
         t_sel = time.perf_counter() - t0
         path = save_condensed(out / f'synset_seed{seed}.safetensors', synset)
-        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress)
+        res = evaluate_condensed(path, test=test_raw, device=device, progress=progress, **speed)
         update_record(rec, rec_path, seed, res, History(), device, t_sel, time.perf_counter() - t0, eval=protocol,
+                      **({'eval_speed': speed} if speed else {}),
                       selected=synset.meta['selected'], budget_per_class=float(ipc))
         if progress: print(f'seed {seed}: {res}')
     return rec
 
 # %% ../nbs/09_runner.ipynb #1dcb7f7b
+def _speed_words(rec:dict) -> str:
+    "' (compiled)' when the evaluation networks trained compiled (`eval_speed`), else ''."
+    return ' (compiled)' if any(r.get('eval_speed') for r in rec['runs'].values()) else ''
+
 def record_budget(rec:dict) -> str:
     "The budget that produced a run record, in words."
     c = rec['config']
@@ -627,7 +648,8 @@ def record_budget(rec:dict) -> str:
     what = (f"{c['method']} selection, {c['protocol_of']} protocol" if c.get('baseline')
             else f"{c['iterations']} it")
     parts = [what, f"{rec.get('n_sets', len(rec['runs']))} set(s)",
-             f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else ''),
+             f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else '')
+             + _speed_words(rec),
              f"{c.get('n_train', '?')} train imgs", rec.get('device', '?')]
     if rec.get('wall_seconds') is not None:   # a resumed run's earlier processes are not in wall_seconds
         resumed = any(r.get('condense_seconds_all_processes', 0) > r.get('condense_seconds', 0) + 1

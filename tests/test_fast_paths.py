@@ -161,6 +161,24 @@ def test_gm_compiled_training_matches_eager(train_autocast, fuse_stem):
 
 
 
+@needs_inductor
+def test_evaluation_compiled_training_matches_eager():
+    ("evaluate_synset(compile=True) trains its networks like eager: the same weights after 20 epochs (60 SGD steps with "
+     "momentum and weight decay, two batch sizes) on DSA-augmented batches of the same seed.")
+    from condense_nb.evaluate import train_net, fast_train_loss
+    from condense_nb.augment import DSA
+    real, px = digits()
+    x, y = px.x.detach(), px.y
+    def trained(compiled):
+        net = get_net('ConvNet', 1, 10, 8, seed=3, width=16)
+        train_net(net, (x, y), 20, batch=8, dsa=DSA(dsa_strategy_for('digits')), generator=make_generator(2),
+                  loss_fn=fast_train_loss(net, True) if compiled else None)
+        return torch.nn.utils.parameters_to_vector(net.parameters()).detach()
+    w0, w1 = trained(False), trained(True)
+    err = ((w1 - w0).norm() / w0.norm()).item()
+    assert err <= 1e-4, err
+
+
 @pytest.mark.parametrize('native', [False, True])
 def test_emulated_precision_warns_once_per_switch(monkeypatch, native):
     "On a CPU without native bf16 each autocast switch warns once when its objective first runs; with it, never."
@@ -256,6 +274,25 @@ def test_flops_benchmark_runs(tmp_path):
         assert list(res['results'][kind]['rows']) == variants
     assert {c['variant'] for c in res['check_dm']} == {'fp32', 'bf16', 'onepass'}
     assert max(c['rel_loss'] for c in res['check_dc']) < 1e-4
+
+
+@needs_inductor
+def test_eval_speed_benchmark_runs(tmp_path):
+    "benchmarks/eval_speed.py runs end to end on one tiny configuration and refuses a malformed one."
+    import json, os, subprocess, sys
+    from pathlib import Path
+    script, out = Path(__file__).resolve().parents[1] / 'benchmarks' / 'eval_speed.py', tmp_path / 'es.json'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    r = subprocess.run([sys.executable, str(script), '--configs', 'mnist:1:dsa', '--variants', 'eager', 'compile',
+                        '--epochs', '1', '--rounds', '1', '--warmup', '1', '--json', str(out)],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    (res,) = json.loads(out.read_text())['configs']
+    assert res['config'] == 'mnist:1:dsa' and list(res['ms_per_epoch']) == ['eager', 'compile'], res
+    assert res['ratio']['eager'] == 1.0 and res['ms_per_epoch']['compile'] > 0
+    bad = subprocess.run([sys.executable, str(script), '--configs', 'mnist:ten:dsa'], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert bad.returncode != 0 and "bad --configs entry 'mnist:ten:dsa'" in bad.stderr, bad.stderr[-1000:]
 
 
 def test_block_time_benchmark_runs():
