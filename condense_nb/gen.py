@@ -15,15 +15,17 @@ from fastcore.basics import patch
 from .core import *
 from .data import ClassSampler
 from .nets import get_net, NETS
-from .engine import (Parameterization, Objective, PARAMS, OBJECTIVES, Method, register_method, condense,
-                                class_means, seed_from)
+from .augment import dc_aug_strategy
+from .engine import (Parameterization, Objective, PARAMS, OBJECTIVES, METHODS, Method, register_method,
+                                condense, class_means, seed_from)
 
 # %% auto #0
-__all__ = ['CONDITIONS', 'REDUCTIONS', 'MATCHES', 'COND_INITS', 'GANS', 'REINIT_DEFAULT', 'up_blocks', 'CondBatchNorm2d',
-           'CondGenerator', 'pooled_features', 'train_feature_extractor', 'standardize_embeddings', 'class_embeddings',
-           'layer_features', 'feature_matching_loss', 'match_targets', 'FeatureDiscriminator', 'discriminator_loss',
-           'generator_gan_loss', 'intra_class_loss', 'relation_features', 'inter_class_loss', 'GenObjective',
-           'GeneratorParam', 'pretrain_generator', 'budget_report']
+__all__ = ['CONDITIONS', 'REDUCTIONS', 'LAYER_WEIGHTINGS', 'MATCHES', 'COND_INITS', 'GANS', 'REINIT_DEFAULT', 'up_blocks',
+           'CondBatchNorm2d', 'CondGenerator', 'pooled_features', 'train_feature_extractor', 'standardize_embeddings',
+           'class_embeddings', 'layer_features', 'feature_matching_loss', 'cafe_layer_weights', 'match_targets',
+           'FeatureDiscriminator', 'discriminator_loss', 'generator_gan_loss', 'intra_class_loss', 'relation_features',
+           'inter_class_loss', 'GenObjective', 'GeneratorParam', 'pretrain_generator', 'budget_report',
+           'gen_eval_protocol']
 
 # %% ../nbs/14_generative.ipynb #d3270dc9
 def up_blocks(im_size:tuple, # (H, W) of the images to generate
@@ -171,6 +173,14 @@ def feature_matching_loss(f_syn:list[Tensor], # per layer l: synthetic features,
         terms = [((a - b).flatten(1).pow(2).sum(1) * w).sum() for a, b in zip(f_syn, f_real)]
     return sum(terms) if weights is None else sum(float(c) * t for c, t in zip(weights, terms))
 
+# %% ../nbs/14_generative.ipynb #0de233c6
+LAYER_WEIGHTINGS = ('cafe',)
+
+def cafe_layer_weights(n_layers:int) -> list[float]:
+    "CAFE-like weights of eq. 2's layers: 0.1 for the first, 2 for the last (CAFE counts it twice), 1 in between."
+    n = check_int('n_layers', n_layers, min_value=1)
+    return [2.] if n == 1 else [0.1] + [1.] * (n - 2) + [2.]
+
 # %% ../nbs/14_generative.ipynb #6b9b0c06
 MATCHES = ('class', 'image')
 
@@ -290,7 +300,8 @@ class GenObjective(Objective):
                  net_kw:dict|None=None, # `get_net` options of phi, e.g. {'width': 32, 'depth': 2}
                  disc_hidden:int=256, # width of D's MLP
                  input_layer:bool=False, # also match the images themselves (layer 0) in eq. 2
-                 layer_weights:Sequence[float]|None=None, # eq. 2 per-layer weights (None: all 1, the paper)
+                 layer_weights:Sequence[float]|str|None=None, # eq. 2 per-layer weights (None: all 1, the paper;
+                                                              # 'cafe': `cafe_layer_weights` of the layer count)
                 ):
         super().__init__()
         self.n_assoc = check_int('n_assoc', n_assoc, min_value=1)
@@ -308,7 +319,9 @@ class GenObjective(Objective):
         self.net, self.net_kw, self.disc_hidden = net, dict(net_kw or {}), check_int('disc_hidden', disc_hidden,
                                                                                      min_value=1)
         self.input_layer = bool(input_layer)
-        if layer_weights is not None:   # in config() only when set (older checkpoints resume)
+        if isinstance(layer_weights, str):   # in config() only when set (older checkpoints resume)
+            self.layer_weights = check_choice('layer_weights', layer_weights, LAYER_WEIGHTINGS)
+        elif layer_weights is not None:
             self.layer_weights = [float(w) for w in layer_weights]
             if not all(math.isfinite(w) and w >= 0 for w in self.layer_weights):
                 raise ValueError(f'layer_weights must be finite and >= 0, got {list(layer_weights)}')
@@ -371,13 +384,18 @@ class GenObjective(Objective):
         return {'f_assoc': fr, 'last': fr[-1], 'pooled': fr[-1].mean((2, 3)),
                 'y': y_syn.repeat_interleave(self.n_assoc)}
 
+    def weights_for(self, n_layers:int) -> list[float]|None:
+        "Eq. 2's weight per matched layer (None: the plain sum)."
+        w = getattr(self, 'layer_weights', None)
+        return cafe_layer_weights(n_layers) if w == 'cafe' else w
+
     def losses(self, x_syn:Tensor, y_syn:Tensor, stats:dict, n_classes:int) -> dict:
         "Every term of L_con for one rendered set, given `real_stats` of its associations."
         fs = layer_features(self.phi, x_syn)
         fs = [x_syn] + fs if self.input_layer else fs
         f, centers = relation_features(fs[-1].mean((2, 3)), stats['pooled'], stats['y'], n_classes, self.center)
         out = {'feat': feature_matching_loss(*match_targets(fs, stats['f_assoc'], y_syn, n_classes, self.match),
-                                             self.reduction, getattr(self, 'layer_weights', None)),
+                                             self.reduction, self.weights_for(len(fs))),
                'intra': intra_class_loss(f, y_syn, centers, self.tau),
                'inter': inter_class_loss(f, y_syn, n_classes, self.margin)}
         if self.gan != 'none':
@@ -581,7 +599,7 @@ def budget_report(param:GeneratorParam) -> dict:
 # %% ../nbs/14_generative.ipynb #a9d1c593
 register_method(Method('gen', GenObjective, param='generator', lr_img=1e-4, momentum=0., iterations=1000,
                        init='pretrain',
-                       lr_schedule='linear',
+                       lr_schedule='linear', objective_kw={'layer_weights': 'cafe'},
                        smoke=dict(objective_kw={'n_assoc': 4, 'net_kw': {'width': 16}, 'disc_hidden': 32},
                                   param_kw={'feat_steps': 5, 'pretrain_steps': 5, 'width': 16,
                                             'net_kw': {'width': 16}}),
@@ -589,5 +607,14 @@ register_method(Method('gen', GenObjective, param='generator', lr_img=1e-4, mome
                                  'lr_gen': 1e-5, 'pretrain_kw': {'optimizer': 'adam', 'lr': 0.001}},
                        eval_epochs=300,
                        source='Zhang et al., ICCV 2023 (generative model condensation) §3-4.2; '
-                              'lr_img/lr_gen re-derived for eq. 2 summed, unstated settings chosen in the book '
-                              'chapter on generative-model condensation'))
+                              'lr_img/lr_gen re-derived for eq. 2 summed, CAFE-like layer weights, unstated settings '
+                              'chosen in the book chapter on generative-model condensation'))
+
+def gen_eval_protocol(dataset:str, # dataset name, e.g. 'mnist'
+                      net:str='ConvNet', # evaluation network
+                     ) -> dict:
+    "§4.2's evaluation: 300 epochs, with DC's training augmentation for `dataset` (\"following [70, 52, 6]\")."
+    strategy = dc_aug_strategy(dataset, net)
+    return dict(epochs=300, augment=None if strategy == 'none' else strategy)
+
+METHODS['gen'].eval_protocol = gen_eval_protocol
