@@ -62,6 +62,9 @@ def _common(c, required:bool) -> None:
                    help="train evaluation networks with DSA (default: the method's protocol)")
     c.add_argument('--eval-compile', action='store_true',
                    help="torch.compile the evaluation networks' training steps (same protocol, faster)")
+    c.add_argument('--eval-augment', default=None, metavar='STRATEGY',
+                   help="DC-style augmentation of the evaluation instead of the method's (e.g. crop_scale_rotate, "
+                        "DC's MNIST augmentation; 'none': without)")
     c.add_argument('--cache', default=None,
                    help='folder for reusable artefacts: expert trajectories, ZCA (default: OUT/cache)')
     c.add_argument('--ckpt-every', type=int, default=100, help='iterations between checkpoints (default 100)')
@@ -98,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument('--strategy-kw', type=_json_arg, default=None, metavar='JSON',
                    help='arguments of the strategy, e.g. \'{"epochs": 3}\' for the herding feature network')
     for flag in ('--data', '--test-data', '--test-fraction', '--root', '--download', '--eval-net', '--eval-nets',
-                 '--eval-epochs', '--eval-dsa', '--eval-compile', '--cache', '--smoke', '--device',
+                 '--eval-epochs', '--eval-dsa', '--eval-compile', '--eval-augment', '--cache', '--smoke', '--device',
                  '--no-progress'):
         b._add_action(next(a for a in x._actions if flag in a.option_strings))
     b.add_argument('--out', required=True, help='folder for record.json and synset_seed*.safetensors')
@@ -136,7 +139,8 @@ def _condense(a) -> None:
     run_condense(a.dataset, a.method, a.ipc, a.iterations, a.lr_img, a.seed, a.root, a.download, a.out, a.eval_net,
                  a.eval_nets, a.eval_epochs, a.eval_dsa, a.device, progress=not a.no_progress, smoke=a.smoke,
                  objective_kw=a.objective_kw, param_kw=a.param_kw, cache_dir=a.cache, ckpt_every=a.ckpt_every,
-                 data=a.data, test_data=a.test_data, test_fraction=a.test_fraction, eval_compile=a.eval_compile)
+                 data=a.data, test_data=a.test_data, test_fraction=a.test_fraction, eval_compile=a.eval_compile,
+                 eval_augment=a.eval_augment)
 
 def _experiment(a) -> None:
     rec = run_experiment(a.dataset, a.method, a.ipc, a.out, a.seeds, a.iterations, a.lr_img, a.objective_kw, a.param_kw,
@@ -144,7 +148,7 @@ def _experiment(a) -> None:
                          eval_nets=a.eval_nets, eval_epochs=a.eval_epochs, eval_dsa=a.eval_dsa, eval_every=a.eval_every,
                          smoke=a.smoke, cache_dir=a.cache, ckpt_every=a.ckpt_every, data=a.data,
                          test_data=a.test_data, test_fraction=a.test_fraction, device=a.device,
-                         progress=not a.no_progress, eval_compile=a.eval_compile)
+                         progress=not a.no_progress, eval_compile=a.eval_compile, eval_augment=a.eval_augment)
     print(f"{a.method} {a.dataset} ipc {a.ipc}: {rec['mean']:.2f} ± {rec['std']:.2f} over "
           f"{rec['n_sets']} sets x nets ({rec['device']})")
 
@@ -153,7 +157,8 @@ def _baseline(a) -> None:
                        download=a.download, train_per_class=a.train_per_class, eval_net=a.eval_net,
                        eval_nets=a.eval_nets, eval_epochs=a.eval_epochs, eval_dsa=a.eval_dsa, smoke=a.smoke,
                        data=a.data, test_data=a.test_data, test_fraction=a.test_fraction, cache_dir=a.cache,
-                       device=a.device, progress=not a.no_progress, eval_compile=a.eval_compile)
+                       device=a.device, progress=not a.no_progress, eval_compile=a.eval_compile,
+                       eval_augment=a.eval_augment)
     print(f"{a.strategy} {rec['config']['dataset']} ipc {a.ipc} ({a.protocol_of} protocol): {rec['mean']:.2f} ± "
           f"{rec['std']:.2f} over {rec['n_sets']} sets x nets ({rec['device']})")
 

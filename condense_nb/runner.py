@@ -194,12 +194,16 @@ def eval_protocol(settings:dict, # resolved method settings
                   net:str='ConvNet', n_nets:int=5, epochs:int|None=None, dsa:bool|None=None, seed:int=0,
                   net_kw:dict|None=None, test_first:int|None=None, # evaluate on the first `test_first` test images
                   method:str|None=None, # adds the method's own protocol (`Method.eval_protocol`: DC-aug, KFS lr)
+                  augment:str|None=None, # a DC-aug strategy instead of the method's ('none': without; None: its own)
                  ) -> dict:
     "The evaluation protocol of a condensed set, as plain JSON (stored in the set file)."
     NETS[net]
     own = dict(METHODS[method].eval_protocol(dataset, net)) if method and METHODS[method].eval_protocol else {}
     bad = set(own) - {'epochs', 'dsa', 'augment', 'lr_milestones', 'lr_gamma', 'lr', 'batch'}
     if bad: raise ValueError(f'method {method!r} declares unknown evaluation settings {sorted(bad)}')
+    if augment is not None:   # checked by `DCAug`; it replaces DSA
+        if augment != 'none' and dsa: raise ValueError(f'augment={augment!r} replaces DSA; do not pass dsa=True')
+        own['augment'] = '_'.join(DCAug(augment).ops) or None
     use_dsa = (own.get('dsa', settings['dsa']) if dsa is None else bool(dsa)) and not own.get('augment')
     p = dict(net=net, net_kw=dict(net_kw or {}), n_nets=check_int('eval_nets', n_nets, min_value=1),
              epochs=check_int('eval_epochs', own.get('epochs', settings['eval_epochs']) if epochs is None else epochs,
@@ -431,6 +435,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                  test_data:str|Path|None=None, # its test split (default: the NPZ's, else a hold-out)
                  test_fraction:float=0.2, # share of each class held out when there is no test split
                  eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
+                 eval_augment:str|None=None, # a DC-aug strategy instead of the method's protocol's ('none': without)
                 ) -> dict:
     "Condense `dataset` with `method`, evaluate it against random real images at equal `ipc`, and save the results."
     load_methods()
@@ -442,7 +447,7 @@ def run_condense(dataset:str='digits', # a name in `DATASETS`
                   dict(iterations=iterations, lr_img=lr_img, objective_kw=objective_kw, param_kw=param_kw))
     (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa, seed=derive_seed(seed, 'eval'),
-                     test_first=len(test_raw) if smoke else None)
+                     test_first=len(test_raw) if smoke else None, augment=eval_augment)
     eval_protocol(s, train.info.name, method=method, **eval_args)   # checks the evaluation arguments before condensing
     speed = eval_speed(eval_compile)
     param, objective, hist, s = condense_method(ClassSampler(train, device), method, ipc, seed, s,
@@ -534,6 +539,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
                    train_per_class:int|None=None, # cap on real images per class (a budget choice; None: all)
                    eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
                    eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
+                   eval_augment:str|None=None, # a DC-aug strategy instead of the method's protocol's ('none': without)
                    eval_every:int=0, # also evaluate (1 net) during condensation every this many iterations, with
                                      # the final protocol except an objective's learned settings (MTT's lr)
                    smoke:bool=False, # the method's tiny settings, 10 images per class, 1 net x 2 epochs, 2 seeds
@@ -556,7 +562,7 @@ def run_experiment(dataset:str, method:str, ipc:int,
     (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     real = ClassSampler(train, device)
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
-                     test_first=len(test_raw) if smoke else None)
+                     test_first=len(test_raw) if smoke else None, augment=eval_augment)
     base = eval_protocol(s, train.info.name, method=method, **eval_args)
     speed = eval_speed(eval_compile)
     config = _run_config(method, ipc, s, base, dataset=train.info.name, train_per_class=train_per_class,
@@ -599,6 +605,7 @@ def run_baseline(dataset:str, strategy:str, ipc:int,
                  root:str='data', download:bool=False, train_per_class:int|None=None,
                  eval_net:str='ConvNet', eval_nets:int=5, eval_epochs:int|None=None, eval_dsa:bool|None=None,
                  eval_compile:bool|str|dict=False, # `evaluate_synset`'s `compile` in every evaluation (`eval_speed`)
+                 eval_augment:str|None=None, # a DC-aug strategy instead of `protocol_of`'s ('none': without)
                  smoke:bool=False, # 10 images per class, 1 net x 2 epochs, 2 seeds
                  data:str|Path|None=None, test_data:str|Path|None=None, test_fraction:float=0.2,
                  cache_dir:str|Path|None=None, # ZCA cache (default `out/cache`)
@@ -614,7 +621,7 @@ def run_baseline(dataset:str, strategy:str, ipc:int,
                   cache_dir, {})
     (train_raw, test_raw), (train, test), zca, s, source = d['raw'], d['data'], d['zca'], d['settings'], d['source']
     eval_args = dict(net=eval_net, n_nets=eval_nets, epochs=eval_epochs, dsa=eval_dsa,
-                     test_first=len(test_raw) if smoke else None)
+                     test_first=len(test_raw) if smoke else None, augment=eval_augment)
     base = eval_protocol(s, train.info.name, method=protocol_of, **eval_args)
     speed = eval_speed(eval_compile)
     config = dict(method=strategy, baseline=True, protocol_of=protocol_of, ipc=ipc, iterations=0,
@@ -649,6 +656,7 @@ def record_budget(rec:dict) -> str:
             else f"{c['iterations']} it")
     parts = [what, f"{rec.get('n_sets', len(rec['runs']))} set(s)",
              f"eval {ev.get('n_nets', '?')}×{ev.get('epochs', '?')} ep" + (' DSA' if ev.get('dsa') else '')
+             + (' DC-aug' if ev.get('augment') else '')
              + _speed_words(rec),
              f"{c.get('n_train', '?')} train imgs", rec.get('device', '?')]
     if rec.get('wall_seconds') is not None:   # a resumed run's earlier processes are not in wall_seconds
