@@ -732,8 +732,13 @@ def changed_settings(config:dict) -> dict:
     d = METHODS[config['method']].settings(config['dataset'], config['ipc'], config.get('smoke', False))
     out = {k: config[k] for k in ('iterations', 'lr_img') if k in config and config[k] != d.get(k)}
     for group in ('objective_kw', 'param_kw'):
-        out.update({f'{group}.{k}': v for k, v in (config.get(group) or {}).items()
-                    if v != (d.get(group) or {}).get(k)})
+        mine, dflt = config.get(group) or {}, d.get(group) or {}
+        out.update({f'{group}.{k}': v for k, v in mine.items() if v != dflt.get(k)})
+        out.update({f'{group}.{k}': None for k in dflt if k not in mine})   # a default added after the run: unset
+    if 'eval' in config:   # the evaluation's augmentation and schedule against the method's protocol today
+        e = eval_protocol(d, config['dataset'], method=config['method'], net=config['eval']['net'])
+        out.update({f'eval.{k}': config['eval'].get(k) for k in ('epochs', 'dsa', 'augment', 'lr_milestones')
+                    if config['eval'].get(k) != e[k]})
     if config.get('train_per_class'): out['train_per_class'] = config['train_per_class']
     return out
 
